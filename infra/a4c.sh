@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Entry point of every README command. It needs only Node and npm: it installs the project's
+# packages (which bring Bun from the npm registry) and hands over to the TypeScript launcher.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[a4c] installing npm packages (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+exec node_modules/.bin/bun infra/cli.ts "$@"

@@ -1,0 +1,151 @@
+/**
+ * The launcher behind `npm start | stop | status | test | bench`. It installs what is missing,
+ * runs the project's own infrastructure under .local/ on its own ports, and our services.
+ */
+import { spawn } from "node:child_process";
+import { createLogger, createSql, migrate } from "@a4c/shared";
+import type { Component } from "./components/types.ts";
+import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOGS, PORTS, ROOT } from "./lib/paths.ts";
+import { say } from "./lib/shell.ts";
+import { stack } from "./stack.ts";
+
+export const TEST_TEMPLATE_DB = "a4c_test_template";
+
+async function timed(component: Component, action: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  say(`${component.name}: starting…`);
+  await action();
+  const ms = Math.round(performance.now() - started);
+  say(`${component.name}: ready in ${ms} ms`);
+  return ms;
+}
+
+async function startInfrastructure() {
+  ensureDirs();
+  const s = stack();
+  const { postgres, nats, redis } = s.infrastructure;
+  for (const c of [postgres, nats, redis]) await timed(c, () => c.start());
+  postgres.ensureDatabase(DATABASE_NAME);
+  await migrateDatabase(databaseUrl(DATABASE_NAME));
+  return s;
+}
+
+async function migrateDatabase(url: string): Promise<void> {
+  const sql = createSql(url, { max: 1, application: "a4c-launcher" });
+  try {
+    const applied = await migrate(sql, createLogger("launcher", "warn"));
+    if (applied.length) say(`migrations applied to ${url.split("/").pop()}: ${applied.join(", ")}`);
+  } finally {
+    await sql.end();
+  }
+}
+
+async function printStatus(): Promise<boolean> {
+  const s = stack();
+  const all: Component[] = [...Object.values(s.infrastructure), ...Object.values(s.services)];
+  let allUp = true;
+  for (const c of all) {
+    const st = await c.status();
+    allUp &&= st.running;
+    const mem = st.rssMb !== undefined ? `${st.rssMb} MiB` : "-";
+    say(`${c.name.padEnd(16)} ${(st.running ? "running" : "stopped").padEnd(8)} pid=${String(st.pid ?? "-").padEnd(8)} rss=${mem.padEnd(9)} ${st.detail}`);
+  }
+  return allUp;
+}
+
+async function start(): Promise<void> {
+  const s = await startInfrastructure();
+  for (const svc of Object.values(s.services)) await timed(svc, () => svc.start());
+  await printStatus();
+  say("");
+  say(`write-gateway  http://127.0.0.1:${PORTS.gateway}`);
+  say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
+  say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
+  say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
+  say(`logs           ${LOGS}`);
+}
+
+async function stop(): Promise<void> {
+  const s = stack();
+  // Services first (they drain), then infrastructure in reverse start order.
+  for (const svc of [s.services.writeGateway, s.services.readApi, s.services.writeProcessor]) {
+    say(`${svc.name}: stopping`);
+    await svc.stop();
+  }
+  for (const c of [s.infrastructure.redis, s.infrastructure.nats, s.infrastructure.postgres]) {
+    say(`${c.name}: stopping`);
+    await c.stop();
+  }
+}
+
+/** Runs a child with inherited terminal output while keeping a copy for parsing. */
+function runTee(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const tee = (chunk: Buffer, to: NodeJS.WriteStream) => {
+      output += chunk.toString();
+      to.write(chunk);
+    };
+    child.stdout.on("data", (c) => tee(c, process.stdout));
+    child.stderr.on("data", (c) => tee(c, process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+async function test(args: string[]): Promise<number> {
+  const s = await startInfrastructure();
+  const { postgres } = s.infrastructure;
+  // A migrated template: each test file clones it into a database of its own.
+  postgres.psql(`DROP DATABASE IF EXISTS "${TEST_TEMPLATE_DB}"`);
+  postgres.ensureDatabase(TEST_TEMPLATE_DB);
+  await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
+  const started = performance.now();
+  const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], {
+    A4C_TEST_TEMPLATE_DB: TEST_TEMPLATE_DB,
+    ...s.env,
+  });
+  const passed = Number(/^\s*(\d+) pass$/m.exec(output)?.[1] ?? 0);
+  const failed = Number(/^\s*(\d+) fail$/m.exec(output)?.[1] ?? 0);
+  say(`tests took ${Math.round((performance.now() - started) / 1000)} s`);
+  // The closing line CI reads.
+  console.log(`${passed} passed, ${failed} failed`);
+  return code !== 0 || failed > 0 || passed === 0 ? 1 : 0;
+}
+
+async function bench(args: string[]): Promise<number> {
+  const s = await startInfrastructure();
+  const { code } = await runTee(process.execPath, ["bench/run.ts", ...args], s.env);
+  return code;
+}
+
+const [command = "start", ...rest] = process.argv.slice(2);
+try {
+  switch (command) {
+    case "start":
+      await start();
+      break;
+    case "infra":
+      await startInfrastructure();
+      await printStatus();
+      break;
+    case "stop":
+      await stop();
+      break;
+    case "status":
+      process.exitCode = (await printStatus()) ? 0 : 1;
+      break;
+    case "test":
+      process.exitCode = await test(rest);
+      break;
+    case "bench":
+      process.exitCode = await bench(rest);
+      break;
+    default:
+      say(`unknown command ${command}; use start | infra | stop | status | test | bench`);
+      process.exitCode = 2;
+  }
+} catch (err) {
+  say(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

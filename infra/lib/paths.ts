@@ -1,0 +1,48 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..", "..");
+export const LOCAL = join(ROOT, ".local");
+export const LOGS = join(LOCAL, "logs");
+export const RUN = join(LOCAL, "run");
+
+function port(name: string, fallback: number): number {
+  const v = process.env[name];
+  return v ? Number(v) : fallback;
+}
+
+/** Every port the launcher uses; all overridable by environment, none the services' defaults. */
+export const PORTS = {
+  postgres: port("A4C_PG_PORT", 55432),
+  nats: port("A4C_NATS_PORT", 54222),
+  natsMonitor: port("A4C_NATS_MONITOR_PORT", 58222),
+  redis: port("A4C_REDIS_PORT", 56379),
+  gateway: port("A4C_GATEWAY_PORT", 3000),
+  readApi: port("A4C_READ_API_PORT", 3001),
+  processor: port("A4C_PROCESSOR_PORT", 3002),
+};
+
+export function ensureDirs(): void {
+  for (const d of [LOCAL, LOGS, RUN]) mkdirSync(d, { recursive: true });
+}
+
+/** A secret from the environment, else generated once and kept under .local/. */
+function localSecret(envName: string, file: string): string {
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv;
+  const path = join(LOCAL, file);
+  if (!existsSync(path)) {
+    ensureDirs();
+    writeFileSync(path, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+  }
+  return readFileSync(path, "utf8").trim();
+}
+
+export const adminToken = () => localSecret("A4C_ADMIN_TOKEN", "admin-token");
+export const tokenSecret = () => localSecret("A4C_TOKEN_SECRET", "token-secret");
+
+export const DATABASE_NAME = "a4c";
+export const databaseUrl = (db = DATABASE_NAME, p = PORTS.postgres) => `postgres://a4c@127.0.0.1:${p}/${db}`;
+export const natsUrl = (p = PORTS.nats) => `nats://127.0.0.1:${p}`;
+export const redisUrl = (p = PORTS.redis) => `redis://127.0.0.1:${p}`;

@@ -1,0 +1,168 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { dirname } from "node:path";
+
+export const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Progress lines for people; services log JSON, the launcher talks plainly. */
+export function say(message: string): void {
+  process.stdout.write(`[a4c] ${message}\n`);
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion. Throws with its output unless `allowFailure`. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { asUser?: string; env?: Record<string, string>; allowFailure?: boolean; cwd?: string; input?: string } = {},
+): RunResult {
+  const [file, argv] = opts.asUser && isRoot ? ["runuser", ["-u", opts.asUser, "--", cmd, ...args]] : [cmd, args];
+  const r = spawnSync(file, argv, {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    encoding: "utf8",
+    input: opts.input,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const result = { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? String(r.error ?? "") };
+  if (result.code !== 0 && !opts.allowFailure) {
+    throw new Error(`${cmd} ${args.join(" ")} exited ${result.code}:\n${result.stderr || result.stdout}`);
+  }
+  return result;
+}
+
+/** Starts a long-running process detached from this one, output appended to `logFile`. */
+export function spawnDetached(
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; pidFile: string; env?: Record<string, string>; cwd?: string; asUser?: string },
+): number {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const fd = openSync(opts.logFile, "a");
+  const [file, argv] = opts.asUser && isRoot ? ["runuser", ["-u", opts.asUser, "--", cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+  });
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${cmd}`);
+  writeFileSync(opts.pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+export function readPid(pidFile: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function isAlive(pid: number | null): pid is number {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); treat it as dead.
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.setTimeout(500, () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Sends SIGTERM, waits, then SIGKILL. Only ever signals the pid we recorded. */
+export async function stopPid(pidFile: string, timeoutMs = 15_000, signal: NodeJS.Signals = "SIGTERM"): Promise<boolean> {
+  const pid = readPid(pidFile);
+  if (!isAlive(pid)) {
+    rmSync(pidFile, { force: true });
+    return false;
+  }
+  process.kill(pid, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  while (isAlive(pid)) await sleep(50);
+  rmSync(pidFile, { force: true });
+  return true;
+}
+
+/** The unprivileged account that runs servers refusing root (PostgreSQL, Elasticsearch). */
+export const SERVICE_USER = "a4c";
+
+export function ensureServiceUser(): string | undefined {
+  if (!isRoot) return undefined;
+  if (run("id", ["-u", SERVICE_USER], { allowFailure: true }).code !== 0) {
+    say(`creating system user ${SERVICE_USER} (servers that refuse to run as root use it)`);
+    run("useradd", ["--system", "--create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]);
+  }
+  return SERVICE_USER;
+}
+
+export function chownToServiceUser(path: string): void {
+  if (isRoot) run("chown", ["-R", `${SERVICE_USER}:${SERVICE_USER}`, path]);
+}
+
+let aptUpdated = false;
+
+/** Installs Debian packages that are missing. Needs root (or passwordless sudo). */
+export function aptInstall(packages: string[], preInstall?: () => void): void {
+  const missing = packages.filter(
+    (p) => run("dpkg-query", ["-W", "-f=${Status}", p], { allowFailure: true }).stdout !== "install ok installed",
+  );
+  if (missing.length === 0) return;
+  const sudo = isRoot ? [] : ["sudo", "-n"];
+  say(`installing Debian packages: ${missing.join(", ")}`);
+  preInstall?.();
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const exec = (args: string[]) => {
+    const [cmd, ...rest] = [...sudo, ...args] as [string, ...string[]];
+    run(cmd, rest, { env });
+  };
+  if (!aptUpdated) {
+    exec(["apt-get", "update", "-qq"]);
+    aptUpdated = true;
+  }
+  exec(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing]);
+}

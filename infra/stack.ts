@@ -1,0 +1,43 @@
+import { join } from "node:path";
+import { NatsServer } from "./components/nats.ts";
+import { PostgresServer } from "./components/postgres.ts";
+import { RedisServer } from "./components/redis.ts";
+import { ServiceProcess } from "./components/service.ts";
+import {
+  adminToken,
+  DATABASE_NAME,
+  databaseUrl,
+  LOCAL,
+  LOGS,
+  natsUrl,
+  PORTS,
+  ROOT,
+  RUN,
+  redisUrl,
+  tokenSecret,
+} from "./lib/paths.ts";
+
+/** The default topology `npm start` runs: infrastructure first, then our services. */
+export function stack() {
+  const postgres = new PostgresServer(join(LOCAL, "postgres"), PORTS.postgres);
+  const nats = new NatsServer(join(LOCAL, "nats"), PORTS.nats, PORTS.natsMonitor);
+  const redis = new RedisServer(join(LOCAL, "redis"), PORTS.redis);
+  const common = {
+    DATABASE_URL: databaseUrl(DATABASE_NAME),
+    NATS_URL: natsUrl(),
+    REDIS_URL: redisUrl(),
+    A4C_ADMIN_TOKEN: adminToken(),
+    A4C_TOKEN_SECRET: tokenSecret(),
+  };
+  const service = (name: string, port: number) =>
+    new ServiceProcess(name, ROOT, RUN, LOGS, port, { ...common, PORT: String(port) });
+  return {
+    infrastructure: { postgres, nats, redis },
+    services: {
+      writeProcessor: service("write-processor", PORTS.processor),
+      writeGateway: service("write-gateway", PORTS.gateway),
+      readApi: service("read-api", PORTS.readApi),
+    },
+    env: common,
+  };
+}

@@ -1,0 +1,67 @@
+import { timingSafeEqual } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import { tokenHash } from "./domain/commands.ts";
+import { classifyPgError, type Sql } from "./db/client.ts";
+import { findUserIdByTokenHash } from "./db/users.ts";
+import { problems, UnavailableError } from "./errors.ts";
+
+export type Principal = { kind: "admin" } | { kind: "user"; userId: string };
+
+export const ADMIN_ACTOR = "admin";
+
+export function actorId(p: Principal): string {
+  return p.kind === "admin" ? ADMIN_ACTOR : p.userId;
+}
+
+/** A user may act only for itself; the admin for anyone. */
+export function mayActFor(p: Principal, userId: string): boolean {
+  return p.kind === "admin" || p.userId === userId;
+}
+
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header.trim());
+  return m?.[1] ?? null;
+}
+
+/**
+ * Resolves bearer tokens to principals. User tokens are looked up by hash in PostgreSQL and
+ * remembered for a while, so users who were active keep writing through a database outage.
+ */
+export class Authenticator {
+  readonly #admin: Buffer;
+  readonly #known = new LRUCache<string, string>({ max: 100_000, ttl: 5 * 60_000 });
+  readonly #unknown = new LRUCache<string, true>({ max: 100_000, ttl: 5_000 });
+
+  constructor(
+    adminToken: string,
+    private readonly sql: Sql,
+  ) {
+    this.#admin = Buffer.from(adminToken);
+  }
+
+  /** @throws HttpProblem 401, or UnavailableError when a user token cannot be checked now. */
+  async authenticate(authorization: string | null | undefined): Promise<Principal> {
+    const token = bearerToken(authorization);
+    if (!token) throw problems.unauthorized();
+    const given = Buffer.from(token);
+    if (given.length === this.#admin.length && timingSafeEqual(given, this.#admin)) return { kind: "admin" };
+    const hash = tokenHash(token);
+    const cached = this.#known.get(hash);
+    if (cached) return { kind: "user", userId: cached };
+    if (this.#unknown.has(hash)) throw problems.unauthorized();
+    let userId: string | null;
+    try {
+      userId = await findUserIdByTokenHash(this.sql, hash);
+    } catch (err) {
+      if (classifyPgError(err) === "permanent") throw err;
+      throw new UnavailableError("postgres", { cause: err });
+    }
+    if (!userId) {
+      this.#unknown.set(hash, true);
+      throw problems.unauthorized();
+    }
+    this.#known.set(hash, userId);
+    return { kind: "user", userId };
+  }
+}

@@ -1,0 +1,99 @@
+import type { OperationRecord } from "../domain/status.ts";
+import type { Sql, TransactionSql } from "./client.ts";
+
+type Db = Sql | TransactionSql;
+
+export interface OperationClaim {
+  operationId: string;
+  actor: string;
+  idempotencyKey: string;
+  fingerprint: string;
+  entityTable: string;
+  entityId: string;
+  opType: string;
+  jobId: string | null;
+  streamSeq: number;
+  acceptedAt: string;
+}
+
+/**
+ * The ledger insert that every apply statement starts with, as a fragment for its first CTE:
+ * it returns a row only when this operation (and its key) was not applied before.
+ */
+export function claimOperation(tx: TransactionSql, c: OperationClaim) {
+  return tx`
+    INSERT INTO write_operations (operation_id, user_id, idempotency_key, fingerprint, entity_table, entity_id,
+                                  op_type, status, job_id, stream_seq, created_at)
+    VALUES (${c.operationId}, ${c.actor}, ${c.idempotencyKey}, ${c.fingerprint}, ${c.entityTable}, ${c.entityId},
+            ${c.opType}, 'completed', ${c.jobId}, ${c.streamSeq}, ${c.acceptedAt}::timestamptz)
+    ON CONFLICT DO NOTHING
+    RETURNING operation_id`;
+}
+
+/** Marks an operation failed inside the transaction that claimed it. */
+export async function markOperationFailed(tx: Db, operationId: string, code: string, message: string): Promise<void> {
+  await tx`UPDATE write_operations SET status = 'failed', error_code = ${code}, error = ${message}, job_id = NULL
+           WHERE operation_id = ${operationId}`;
+}
+
+/** Records a failure for an operation whose effect was rolled back (or never attempted). */
+export async function insertFailedOperation(tx: Db, c: OperationClaim, code: string, message: string): Promise<void> {
+  await tx`
+    INSERT INTO write_operations (operation_id, user_id, idempotency_key, fingerprint, entity_table, entity_id,
+                                  op_type, status, error_code, error, stream_seq, created_at)
+    VALUES (${c.operationId}, ${c.actor}, ${c.idempotencyKey}, ${c.fingerprint}, ${c.entityTable}, ${c.entityId},
+            ${c.opType}, 'failed', ${code}, ${message}, ${c.streamSeq}, ${c.acceptedAt}::timestamptz)
+    ON CONFLICT (operation_id) DO NOTHING`;
+}
+
+export async function operationExists(tx: Db, operationId: string): Promise<boolean> {
+  const rows = await tx`SELECT 1 FROM write_operations WHERE operation_id = ${operationId}`;
+  return rows.length > 0;
+}
+
+/**
+ * A key that expired from the stream may be used again; its old ledger row, older than the
+ * retention, must make way for the new operation.
+ */
+export async function releaseExpiredKey(tx: Db, c: OperationClaim, retentionHours: number): Promise<number> {
+  const rows = await tx`
+    DELETE FROM write_operations
+    WHERE user_id = ${c.actor} AND idempotency_key = ${c.idempotencyKey} AND operation_id <> ${c.operationId}
+      AND created_at < now() - make_interval(secs => ${retentionHours * 3600})
+    RETURNING 1`;
+  return rows.length;
+}
+
+export async function getOperation(db: Db, operationId: string): Promise<OperationRecord | null> {
+  const rows = await db<OperationRecord[]>`
+    SELECT o.operation_id, o.user_id, o.entity_table, o.entity_id::text AS entity_id, o.status, o.error_code, o.error,
+           o.job_id::text AS job_id, j.status AS job_status, j.step AS job_step
+    FROM write_operations o LEFT JOIN job j ON j.id = o.job_id
+    WHERE o.operation_id = ${operationId}`;
+  return rows[0] ?? null;
+}
+
+/** Which of these operations have been processed (for long-poll waiters). */
+export async function getOperations(db: Db, operationIds: string[]): Promise<OperationRecord[]> {
+  if (operationIds.length === 0) return [];
+  return db<OperationRecord[]>`
+    SELECT o.operation_id, o.user_id, o.entity_table, o.entity_id::text AS entity_id, o.status, o.error_code, o.error,
+           o.job_id::text AS job_id, j.status AS job_status, j.step AS job_step
+    FROM write_operations o LEFT JOIN job j ON j.id = o.job_id
+    WHERE o.operation_id = ANY(${operationIds})`;
+}
+
+/** Deletes ledger rows past retention, in bounded batches so the purge never holds long locks. */
+export async function purgeOperations(db: Sql, retentionHours: number, batch = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await db`
+      DELETE FROM write_operations WHERE operation_id IN (
+        SELECT operation_id FROM write_operations
+        WHERE completed_at < now() - make_interval(secs => ${retentionHours * 3600 + 3600})
+        LIMIT ${batch})
+      RETURNING 1`;
+    total += rows.length;
+    if (rows.length < batch) return total;
+  }
+}

@@ -1,0 +1,30 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../logger.ts";
+
+/**
+ * Connects once and keeps reconnecting forever: a NATS outage must never need a service restart.
+ * The first connection is also retried, so services can start before NATS does.
+ */
+export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url.split(","),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    waitOnFirstConnect: true,
+    pingInterval: 5_000,
+    maxPingOut: 2,
+  });
+  (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") {
+        log.warn({ event: `nats.${s.type}`, server: "server" in s ? s.server : undefined });
+      }
+    }
+  })().catch(() => {});
+  return nc;
+}
+
+export { jetstream, jetstreamManager, type NatsConnection };
