@@ -18,3 +18,4 @@ export * from "./metrics.ts";
 export * from "./nats/connect.ts";
 export * from "./nats/streams.ts";
 export * from "./shutdown.ts";
+export * from "./nats/stored.ts";

@@ -43,7 +43,7 @@ export async function insertFailedOperation(tx: Db, c: OperationClaim, code: str
                                   op_type, status, error_code, error, stream_seq, created_at)
     VALUES (${c.operationId}, ${c.actor}, ${c.idempotencyKey}, ${c.fingerprint}, ${c.entityTable}, ${c.entityId},
             ${c.opType}, 'failed', ${code}, ${message}, ${c.streamSeq}, ${c.acceptedAt}::timestamptz)
-    ON CONFLICT (operation_id) DO NOTHING`;
+    ON CONFLICT DO NOTHING`;
 }
 
 export async function operationExists(tx: Db, operationId: string): Promise<boolean> {
@@ -96,4 +96,27 @@ export async function purgeOperations(db: Sql, retentionHours: number, batch = 5
     total += rows.length;
     if (rows.length < batch) return total;
   }
+}
+
+export async function recordRejectedMessage(
+  db: Db,
+  m: { seq: number; subject: string; operationId: string | null; reason: string; payload: Uint8Array },
+): Promise<void> {
+  await db`
+    INSERT INTO rejected_messages (stream_seq, subject, operation_id, reason, payload)
+    VALUES (${m.seq}, ${m.subject}, ${m.operationId}, ${m.reason}, ${Buffer.from(m.payload)})
+    ON CONFLICT (stream_seq) DO NOTHING`;
+}
+
+export async function getRejectedOperation(db: Db, operationId: string): Promise<{ reason: string } | null> {
+  const rows = await db<{ reason: string }[]>`
+    SELECT reason FROM rejected_messages WHERE operation_id = ${operationId} ORDER BY stream_seq LIMIT 1`;
+  return rows[0] ?? null;
+}
+
+export async function purgeRejectedMessages(db: Sql, retentionHours: number): Promise<number> {
+  const rows = await db`
+    DELETE FROM rejected_messages WHERE received_at < now() - make_interval(secs => ${retentionHours * 7 * 3600})
+    RETURNING 1`;
+  return rows.length;
 }

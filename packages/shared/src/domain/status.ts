@@ -25,6 +25,11 @@ export interface OperationRecord {
   job_step: string | null;
 }
 
+/** Clients see entity types in the singular, whatever the table is called. */
+export function entityType(table: string): string {
+  return table === "users" ? "user" : table;
+}
+
 function entityLink(table: string, id: string): string | undefined {
   if (table === "users") return `/v1/users/${id}`;
   if (table === "workspace") return `/v1/workspaces/${id}`;
@@ -38,7 +43,7 @@ export function viewFromRecord(r: OperationRecord): OperationView {
   const view: OperationView = {
     operationId: r.operation_id,
     status: r.status,
-    entity: { type: r.entity_table, id: r.entity_id },
+    entity: { type: entityType(r.entity_table), id: r.entity_id },
     links,
   };
   if (r.job_id) {
@@ -54,7 +59,7 @@ export function viewFromPending(envelope: Envelope): OperationView {
   return {
     operationId: envelope.operationId,
     status: "pending",
-    entity: { type: table, id },
+    entity: { type: entityType(table), id },
     links: { self: `/status/${envelope.operationId}` },
   };
 }

@@ -28,3 +28,4 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
 }
 
 export { jetstream, jetstreamManager, type NatsConnection };
+export type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";

@@ -1,0 +1,169 @@
+import {
+  type Authenticator,
+  elysiaErrorToProblem,
+  HttpProblem,
+  isTerminal,
+  type Logger,
+  mayActFor,
+  type OperationView,
+  opsRoutes,
+  type Principal,
+  problemResponse,
+  problems,
+  type ReadyCheck,
+  toProblemResponse,
+} from "@a4c/shared";
+import { Elysia } from "elysia";
+import type { EntityService } from "./entities.ts";
+import type { ReadMetrics } from "./metrics.ts";
+import type { CompletionWaiters, StatusService } from "./status.ts";
+
+export interface ReadApiDeps {
+  auth: Authenticator;
+  status: StatusService;
+  waiters: CompletionWaiters;
+  entities: EntityService;
+  metrics: ReadMetrics;
+  log: Logger;
+  ready: ReadyCheck;
+  maxWaitSeconds: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function parseWait(raw: string | undefined, max: number): number {
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw problems.badRequest("wait must be a number of seconds ≥ 0");
+  return Math.min(n, max);
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 50;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 200) throw problems.badRequest("limit must be an integer from 1 to 200");
+  return n;
+}
+
+function requireUuid(value: string, what: string): string {
+  if (!UUID.test(value)) throw problems.badRequest(`${what} must be a UUID`);
+  return value;
+}
+
+export function createApp(d: ReadApiDeps) {
+  /** Authenticates, runs the handler, maps errors and records metrics. */
+  async function read(
+    route: string,
+    request: Request,
+    handler: (principal: Principal) => Promise<Response>,
+    timed = true,
+  ): Promise<Response> {
+    const started = performance.now();
+    let response: Response;
+    try {
+      const principal = await d.auth.authenticate(request.headers.get("authorization"));
+      response = await handler(principal);
+    } catch (err) {
+      response = toProblemResponse(err, d.log, new URL(request.url).pathname);
+    }
+    d.metrics.requests.inc({ route, status: response.status });
+    if (timed) d.metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+    return response;
+  }
+
+  async function statusOrThrow(id: string, principal: Principal): Promise<OperationView> {
+    const view = await d.status.get(id, principal);
+    if (!view) throw problems.notFound("no such operation");
+    return view;
+  }
+
+  /** Long-poll: answers as soon as the status leaves `pending`, or after `wait` seconds. */
+  async function status(id: string, principal: Principal, waitSeconds: number, signal: AbortSignal): Promise<Response> {
+    let view = await statusOrThrow(id, principal);
+    const deadline = Date.now() + waitSeconds * 1000;
+    while (!isTerminal(view.status) && Date.now() < deadline && !signal.aborted) {
+      await d.waiters.wait(id, deadline - Date.now(), signal);
+      view = await statusOrThrow(id, principal);
+    }
+    const headers: Record<string, string> = { "cache-control": "no-store" };
+    if (!isTerminal(view.status)) headers["retry-after"] = "1";
+    return Response.json(view, { headers });
+  }
+
+  /** Server-sent events: the current status at once, then every change until it is final. */
+  function events(id: string, principal: Principal, first: OperationView, signal: AbortSignal): Response {
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start: async (controller) => {
+        const send = (v: OperationView) =>
+          controller.enqueue(encoder.encode(`event: status\nid: ${v.status}\ndata: ${JSON.stringify(v)}\n\n`));
+        let view = first;
+        send(view);
+        try {
+          while (!isTerminal(view.status) && !signal.aborted) {
+            await d.waiters.wait(id, 15_000, signal);
+            const next = await d.status.get(id, principal);
+            if (!next) break;
+            if (next.status !== view.status) send(next);
+            else controller.enqueue(encoder.encode(": keep-alive\n\n"));
+            view = next;
+          }
+        } catch (err) {
+          d.log.warn({ event: "sse.failed", operationId: id, err });
+        }
+        controller.close();
+      },
+    });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" },
+    });
+  }
+
+  return new Elysia()
+    .use(opsRoutes(d.metrics.registry, d.ready))
+    .onError(({ code, error, request }) => {
+      const path = new URL(request.url).pathname;
+      const mapped = error instanceof HttpProblem ? null : elysiaErrorToProblem(code, error);
+      return mapped ? problemResponse(mapped, path) : toProblemResponse(error, d.log, path);
+    })
+    .get("/status/:operationId", ({ request, params, query }) =>
+      read(
+        "/status/:operationId",
+        request,
+        (p) => status(params.operationId, p, parseWait(query.wait, d.maxWaitSeconds), request.signal),
+        query.wait === undefined,
+      ),
+    )
+    .get("/status/:operationId/events", ({ request, params }) =>
+      read(
+        "/status/:operationId/events",
+        request,
+        async (p) => events(params.operationId, p, await statusOrThrow(params.operationId, p), request.signal),
+        false,
+      ),
+    )
+    .get("/v1/users/:userId", ({ request, params }) =>
+      read("/v1/users/:userId", request, async (p) => {
+        requireUuid(params.userId, "userId");
+        if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own user");
+        const user = await d.entities.user(params.userId);
+        if (!user) throw problems.notFound("no such user");
+        return Response.json(user);
+      }),
+    )
+    .get("/v1/users/:userId/workspaces", ({ request, params, query }) =>
+      read("/v1/users/:userId/workspaces", request, async (p) => {
+        requireUuid(params.userId, "userId");
+        if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own workspaces");
+        return Response.json(await d.entities.workspaces(params.userId, parseLimit(query.limit), query.cursor || undefined));
+      }),
+    )
+    .get("/v1/workspaces/:workspaceId", ({ request, params }) =>
+      read("/v1/workspaces/:workspaceId", request, async (p) => {
+        requireUuid(params.workspaceId, "workspaceId");
+        const ws = await d.entities.workspace(params.workspaceId);
+        if (!ws || !mayActFor(p, ws.userId)) throw problems.notFound("no such workspace");
+        return Response.json(ws);
+      }),
+    );
+}

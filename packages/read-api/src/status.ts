@@ -1,0 +1,162 @@
+import {
+  actorId,
+  classifyPgError,
+  findStoredRequest,
+  getOperation,
+  getOperations,
+  getRejectedOperation,
+  isTerminal,
+  type JetStreamManager,
+  type OperationView,
+  parseOperationId,
+  type Principal,
+  type Sql,
+  type StreamNames,
+  UnavailableError,
+  viewFromPending,
+  viewFromRecord,
+} from "@a4c/shared";
+import type { ReadCache } from "./cache.ts";
+import type { ReadMetrics } from "./metrics.ts";
+
+interface Owned {
+  owner: string;
+  view: OperationView;
+}
+
+/**
+ * A finished operation's own outcome never changes, but the job it embeds moves on; until change
+ * events invalidate the cache, a short TTL bounds how stale that job summary can be.
+ */
+const TERMINAL_TTL_SECONDS = 30;
+
+/**
+ * Answers "what became of operation X" from, in order: the cache (finished operations only),
+ * PostgreSQL's ledger, and the write stream itself. The stream holds every accepted request,
+ * so an accepted operation is `pending` — never 404 — until the ledger has it, with or without Redis.
+ */
+export class StatusService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly jsm: JetStreamManager,
+    private readonly names: StreamNames,
+    private readonly cache: ReadCache,
+    private readonly metrics: ReadMetrics,
+  ) {}
+
+  /** The operation as this principal may see it; null when unknown or not theirs. */
+  async get(operationId: string, principal: Principal): Promise<OperationView | null> {
+    const ref = parseOperationId(operationId);
+    if (!ref) return null;
+    const found = await this.#find(operationId, ref);
+    if (!found) return null;
+    if (principal.kind !== "admin" && found.owner !== actorId(principal)) return null;
+    return found.view;
+  }
+
+  async #find(operationId: string, ref: NonNullable<ReturnType<typeof parseOperationId>>): Promise<Owned | null> {
+    const cached = await this.cache.get<Owned>(`op:${operationId}`);
+    if (cached) {
+      this.metrics.statusSource.inc({ source: "cache" });
+      return cached;
+    }
+    let postgresDown: unknown = null;
+    try {
+      const record = await getOperation(this.sql, operationId);
+      if (record) {
+        const owned = { owner: record.user_id, view: viewFromRecord(record) };
+        this.metrics.statusSource.inc({ source: "postgres" });
+        await this.cache.set(`op:${operationId}`, owned, TERMINAL_TTL_SECONDS);
+        return owned;
+      }
+      const rejected = await getRejectedOperation(this.sql, operationId);
+      if (rejected) {
+        // The message could not be read, so its owner is unknown: only the admin sees it.
+        return {
+          owner: "admin",
+          view: {
+            operationId,
+            status: "failed",
+            entity: { type: ref.entity, id: "" },
+            error: { code: "unparsable", message: rejected.reason },
+            links: { self: `/status/${operationId}` },
+          },
+        };
+      }
+    } catch (err) {
+      if (classifyPgError(err) === "permanent") throw err;
+      postgresDown = err;
+    }
+    let stored: Awaited<ReturnType<typeof findStoredRequest>>;
+    try {
+      stored = await findStoredRequest(this.jsm, this.names, ref.entity, ref.keyHash);
+    } catch (err) {
+      throw new UnavailableError(postgresDown ? "postgres and jetstream" : "jetstream", { cause: err });
+    }
+    if (stored && stored.envelope.operationId === operationId) {
+      this.metrics.statusSource.inc({ source: "stream" });
+      return { owner: stored.envelope.actor, view: viewFromPending(stored.envelope) };
+    }
+    // Not in the ledger and not in the stream: unknown — unless the ledger could not be asked.
+    if (postgresDown) throw new UnavailableError("postgres", { cause: postgresDown });
+    return null;
+  }
+}
+
+/**
+ * Long-poll and event-stream waiters share one poller: every `intervalMs` it asks PostgreSQL
+ * once for all operations anyone is waiting on, however many clients wait.
+ */
+export class CompletionWaiters {
+  readonly #waiting = new Map<string, Set<() => void>>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly intervalMs: number,
+  ) {}
+
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  /** Resolves when the operation is in the ledger, or after `timeoutMs`, or when `signal` aborts. */
+  wait(operationId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const set = this.#waiting.get(operationId);
+        set?.delete(done);
+        if (set?.size === 0) this.#waiting.delete(operationId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener("abort", done, { once: true });
+      const set = this.#waiting.get(operationId) ?? new Set();
+      set.add(done);
+      this.#waiting.set(operationId, set);
+      this.#timer ??= setInterval(() => void this.#poll(), this.intervalMs);
+    });
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#waiting.size === 0) {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = null;
+      return;
+    }
+    try {
+      const done = await getOperations(this.sql, [...this.#waiting.keys()]);
+      for (const record of done) for (const wake of [...(this.#waiting.get(record.operation_id) ?? [])]) wake();
+    } catch {
+      // PostgreSQL unavailable: waiters keep waiting until their timeout.
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    for (const set of this.#waiting.values()) for (const wake of [...set]) wake();
+  }
+}
+
+export { isTerminal };

@@ -1,0 +1,113 @@
+import {
+  acceptedBody,
+  type Command,
+  type Entity,
+  type Envelope,
+  findStoredRequest,
+  isKeyTaken,
+  keyHash,
+  type Logger,
+  newOperationId,
+  problems,
+  resolveKeyConflict,
+  type StreamNames,
+  UnavailableError,
+} from "@a4c/shared";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+
+export interface WriteRequest {
+  actor: string;
+  idempotencyKey: string;
+  fingerprint: string;
+  entity: Entity;
+  /** Builds the command for a new operation; ids generated here are the ones a replay returns. */
+  command: (operationId: string) => Command;
+}
+
+export interface Accepted {
+  replayed: boolean;
+  operationId: string;
+  body: Record<string, string>;
+}
+
+/**
+ * Stores a write request durably in JetStream and decides idempotency in the same step.
+ *
+ * The request is published to a subject named after its idempotency key with the expectation
+ * "no message on this subject yet". JetStream accepts exactly one request per key; every other
+ * attempt is refused and answered from the stored message: a replay when it is the same request,
+ * 422 when it is not. So the answer is 202 only once the request is stored, and no other
+ * database (PostgreSQL, Redis) is needed to accept a write.
+ */
+export class AcceptService {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly names: StreamNames,
+    private readonly tokenSecret: string,
+    private readonly publishTimeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  async submit(req: WriteRequest): Promise<Accepted> {
+    const hash = keyHash(req.actor, req.idempotencyKey);
+    const operationId = newOperationId(req.entity, hash);
+    const envelope: Envelope = {
+      v: 1,
+      operationId,
+      actor: req.actor,
+      idempotencyKey: req.idempotencyKey,
+      fingerprint: req.fingerprint,
+      acceptedAt: new Date().toISOString(),
+      command: req.command(operationId),
+    };
+    const h = natsHeaders();
+    h.set("A4C-Operation-Id", operationId);
+    try {
+      await this.js.publish(this.names.writesSubject(req.entity, hash), JSON.stringify(envelope), {
+        msgID: operationId,
+        expect: { lastSubjectSequence: 0 },
+        headers: h,
+        timeout: this.publishTimeoutMs,
+      });
+    } catch (err) {
+      if (!isKeyTaken(err)) {
+        // Not stored, or not known to be stored: never a 202. A retry with the same key is safe:
+        // if this publish did land, the retry is answered as a replay of it.
+        throw new UnavailableError("jetstream", { cause: err });
+      }
+      const winner = await this.#storedOrNull(req, hash);
+      if (!winner) throw new UnavailableError("jetstream", { cause: err });
+      return this.#answerConflict(winner, req, operationId);
+    }
+    return { replayed: false, operationId, body: acceptedBody(envelope, this.tokenSecret) };
+  }
+
+  /** The request stored under the key. Only looked up after a refused publish, never before. */
+  async #storedOrNull(req: WriteRequest, hash: string): Promise<Envelope | null> {
+    try {
+      const found = await findStoredRequest(this.jsm, this.names, req.entity, hash);
+      return found?.envelope ?? null;
+    } catch (err) {
+      throw new UnavailableError("jetstream", { cause: err });
+    }
+  }
+
+  #answerConflict(stored: Envelope, req: WriteRequest, ownOperationId: string): Accepted {
+    const conflict = resolveKeyConflict(stored, {
+      operationId: ownOperationId,
+      fingerprint: req.fingerprint,
+      actor: req.actor,
+    });
+    switch (conflict.kind) {
+      case "own":
+        return { replayed: false, operationId: stored.operationId, body: acceptedBody(stored, this.tokenSecret) };
+      case "replay":
+        this.log.debug({ event: "write.replayed", operationId: stored.operationId });
+        return { replayed: true, operationId: stored.operationId, body: acceptedBody(stored, this.tokenSecret) };
+      case "mismatch":
+        throw problems.keyReuse();
+    }
+  }
+}

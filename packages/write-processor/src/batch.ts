@@ -1,0 +1,225 @@
+import {
+  classifyPgError,
+  decodeEnvelope,
+  type Entity,
+  type Envelope,
+  insertFailedOperation,
+  type Logger,
+  type OperationClaim,
+  parseOperationId,
+  pgErrorCode,
+  recordRejectedMessage,
+  type Sql,
+  type StreamNames,
+  type TransactionSql,
+  UnavailableError,
+} from "@a4c/shared";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { type ApplyResult, claimFor, firstStatement, followUp, permanentFailure } from "./apply.ts";
+import type { ProcessorMetrics } from "./metrics.ts";
+
+interface Item {
+  msg: JsMsg;
+  envelope: Envelope;
+  claim: OperationClaim;
+}
+
+export interface BatchOptions {
+  entity: Entity;
+  maxDeliveries: number;
+  retentionHours: number;
+}
+
+const IN_FAILED_TRANSACTION = "25P02";
+
+/** Retry delay for a message that failed `deliveries` times: 200 ms doubling, at most 10 s. */
+export function retryDelayMs(deliveries: number): number {
+  return Math.min(200 * 2 ** Math.max(deliveries - 1, 0), 10_000);
+}
+
+/**
+ * Applies a batch of stored write requests to PostgreSQL, exactly once each, and acknowledges
+ * each message only after the transaction holding its effect (or its recorded failure) committed.
+ *
+ * Fast path: one transaction, one pipelined statement per message. If PostgreSQL refuses some
+ * message's data, the batch is re-run with a savepoint per message so that message is recorded
+ * `failed` and the others still apply. Outages wait in place (order kept, nothing given up);
+ * other errors are retried per message with backoff, then given up to the DLQ.
+ */
+export class BatchProcessor {
+  constructor(
+    private readonly sql: Sql,
+    private readonly js: JetStreamClient,
+    private readonly names: StreamNames,
+    private readonly opts: BatchOptions,
+    private readonly metrics: ProcessorMetrics,
+    private readonly log: Logger,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  async process(msgs: JsMsg[]): Promise<void> {
+    const items: Item[] = [];
+    const rejects: JsMsg[] = [];
+    for (const msg of msgs) {
+      const envelope = decodeEnvelope(msg.data);
+      if (envelope) items.push({ msg, envelope, claim: claimFor(envelope, msg.seq) });
+      else rejects.push(msg);
+    }
+    if (rejects.length > 0) await this.#whileUnavailable(rejects, () => this.#reject(rejects));
+    if (items.length > 0) await this.#whileUnavailable(items.map((i) => i.msg), () => this.#apply(items));
+  }
+
+  /** Runs `work` until it gets past a PostgreSQL outage, keeping the messages' ack deadlines alive. */
+  async #whileUnavailable(msgs: JsMsg[], work: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await work();
+        if (attempt > 0) {
+          this.metrics.postgresUnavailable.set(0);
+          this.log.info({ event: "apply.dependency_back", attempts: attempt });
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof UnavailableError) && classifyPgError(err) !== "unavailable") throw err;
+        this.metrics.postgresUnavailable.set(1);
+        if (attempt === 0) {
+          const dependency = err instanceof UnavailableError ? err.dependency : "postgres";
+          this.log.warn({ event: "apply.waiting_for_dependency", dependency, code: pgErrorCode(err), waiting: msgs.length });
+        }
+        if (this.stopping()) {
+          for (const m of msgs) m.nak();
+          return;
+        }
+        for (const m of msgs) m.working();
+        await Bun.sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  async #apply(items: Item[]): Promise<void> {
+    const started = performance.now();
+    try {
+      let results: ApplyResult[];
+      try {
+        results = await this.sql.begin((tx) => this.#run(tx, items, false));
+      } catch (err) {
+        if (classifyPgError(err) !== "permanent") throw err;
+        results = await this.sql.begin((tx) => this.#run(tx, items, true));
+      }
+      this.metrics.batchSize.observe({ entity: this.opts.entity }, items.length);
+      this.metrics.batchSeconds.observe({ entity: this.opts.entity }, (performance.now() - started) / 1000);
+      this.#settle(items, results);
+    } catch (err) {
+      if (classifyPgError(err) === "unavailable") throw err;
+      if (items.length > 1) {
+        // Find the message at fault: each on its own from here.
+        for (const item of items) await this.#apply([item]);
+        return;
+      }
+      const [item] = items as [Item];
+      await this.#retryOrGiveUp(item, err);
+    }
+  }
+
+  async #run(tx: TransactionSql, items: Item[], isolate: boolean): Promise<ApplyResult[]> {
+    const retention = this.opts.retentionHours;
+    if (!isolate) {
+      const firsts = await Promise.allSettled(items.map((i) => firstStatement(tx, i.envelope, i.claim)));
+      const failures = firsts.filter((f): f is PromiseRejectedResult => f.status === "rejected").map((f) => f.reason);
+      if (failures.length > 0) throw failures.find((e) => pgErrorCode(e) !== IN_FAILED_TRANSACTION) ?? failures[0];
+      const results: ApplyResult[] = [];
+      for (const [n, item] of items.entries()) {
+        const first = (firsts[n] as PromiseFulfilledResult<Awaited<ReturnType<typeof firstStatement>>>).value;
+        results.push(await followUp(tx, item.envelope, item.claim, first, retention));
+      }
+      return results;
+    }
+    const results: ApplyResult[] = [];
+    for (const item of items) {
+      try {
+        results.push(
+          await tx.savepoint(async (sp) =>
+            followUp(sp, item.envelope, item.claim, await firstStatement(sp, item.envelope, item.claim), retention),
+          ),
+        );
+      } catch (err) {
+        if (classifyPgError(err) !== "permanent") throw err;
+        const failure = permanentFailure(err);
+        await insertFailedOperation(tx, item.claim, failure.code, failure.message);
+        results.push({ kind: "failed", ...failure });
+      }
+    }
+    return results;
+  }
+
+  #settle(items: Item[], results: ApplyResult[]): void {
+    const now = Date.now();
+    for (const [n, item] of items.entries()) {
+      const result = results[n] as ApplyResult;
+      const outcome = result.kind === "applied" ? "completed" : result.kind;
+      this.metrics.messages.inc({ entity: this.opts.entity, outcome });
+      if (result.kind === "applied" || result.kind === "failed") {
+        this.metrics.acceptToCommit.observe(
+          { entity: this.opts.entity },
+          (now - Date.parse(item.envelope.acceptedAt)) / 1000,
+        );
+      }
+      if (result.kind === "key_conflict") {
+        this.log.error({ event: "operation.key_conflict", operationId: item.claim.operationId });
+      }
+      item.msg.ack();
+    }
+  }
+
+  async #retryOrGiveUp(item: Item, err: unknown): Promise<void> {
+    const deliveries = item.msg.info.deliveryCount;
+    const operationId = item.claim.operationId;
+    if (deliveries < this.opts.maxDeliveries) {
+      const delay = retryDelayMs(deliveries);
+      this.log.warn({ event: "operation.retry", operationId, deliveries, delayMs: delay, err });
+      this.metrics.messages.inc({ entity: this.opts.entity, outcome: "retried" });
+      item.msg.nak(delay);
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    await this.#toDlq(item.msg, "gave_up", message, parseOperationId(operationId)?.keyHash ?? "unknown");
+    await this.sql.begin((tx) => insertFailedOperation(tx, item.claim, "gave_up", `gave up after ${deliveries} deliveries: ${message}`));
+    this.log.error({ event: "operation.gave_up", operationId, deliveries, err });
+    this.metrics.messages.inc({ entity: this.opts.entity, outcome: "gave_up" });
+    item.msg.ack();
+  }
+
+  async #reject(msgs: JsMsg[]): Promise<void> {
+    for (const msg of msgs) {
+      const header = msg.headers?.get("A4C-Operation-Id") ?? "";
+      const operationId = parseOperationId(header) ? header : null;
+      const reason = "unparsable: not a valid write envelope";
+      await this.#toDlq(msg, "unparsable", reason, msg.subject.split(".").pop() ?? "unknown");
+      await recordRejectedMessage(this.sql, { seq: msg.seq, subject: msg.subject, operationId, reason, payload: msg.data });
+      this.log.error({ event: "message.rejected", seq: msg.seq, subject: msg.subject, operationId });
+      this.metrics.messages.inc({ entity: this.opts.entity, outcome: "rejected" });
+      msg.term(reason);
+    }
+  }
+
+  /** Keeps a copy of a message that will not be applied, with why, in the DLQ stream. */
+  async #toDlq(msg: JsMsg, code: string, reason: string, keyHash: string): Promise<void> {
+    const h = natsHeaders();
+    h.set("A4C-Reason", code);
+    h.set("A4C-Detail", reason.slice(0, 1000).replace(/[\r\n]+/g, " "));
+    h.set("A4C-Source-Seq", String(msg.seq));
+    h.set("A4C-Source-Subject", msg.subject);
+    const operationId = msg.headers?.get("A4C-Operation-Id");
+    if (operationId) h.set("A4C-Operation-Id", operationId);
+    try {
+      await this.js.publish(this.names.dlqSubject(this.opts.entity, keyHash), msg.data, {
+        headers: h,
+        msgID: `dlq-${msg.seq}`,
+      });
+    } catch (err) {
+      // Without the DLQ copy the message must not be acked: wait and try again.
+      throw new UnavailableError("jetstream", { cause: err });
+    }
+  }
+}

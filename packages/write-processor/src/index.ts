@@ -1,0 +1,3 @@
+export { claimFor, permanentFailure } from "./apply.ts";
+export { BatchProcessor, retryDelayMs } from "./batch.ts";
+export { loadEnv, ProcessorEnv } from "./env.ts";

@@ -1,0 +1,47 @@
+import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
+
+export function processorMetrics() {
+  const registry = createRegistry("write-processor");
+  return {
+    registry,
+    messages: new Counter({
+      name: "a4c_processor_messages_total",
+      help: "Messages handled, by entity and outcome (completed, failed, duplicate, rejected, retried, gave_up)",
+      labelNames: ["entity", "outcome"] as const,
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: "a4c_processor_batch_size",
+      help: "Messages per PostgreSQL transaction",
+      labelNames: ["entity"] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: "a4c_processor_batch_seconds",
+      help: "Time to apply and commit one batch",
+      labelNames: ["entity"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    acceptToCommit: new Histogram({
+      name: "a4c_processor_accept_to_commit_seconds",
+      help: "From the gateway's acceptance to the commit of the operation's effect",
+      labelNames: ["entity"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    postgresUnavailable: new Gauge({
+      name: "a4c_processor_postgres_unavailable",
+      help: "1 while batches wait for PostgreSQL to come back",
+      registers: [registry],
+    }),
+    pending: new Gauge({
+      name: "a4c_processor_consumer_pending",
+      help: "Messages in the stream not yet delivered to the consumer",
+      labelNames: ["entity"] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type ProcessorMetrics = ReturnType<typeof processorMetrics>;
