@@ -20,7 +20,8 @@ const names = new StreamNames(env.A4C_NAMESPACE);
 const metrics = readMetrics();
 
 const sql = createSql(env.DATABASE_URL, { max: env.DATABASE_POOL_SIZE, application: "read-api" });
-const nc = await connectNats(env.NATS_URL, "read-api", log);
+const nats = await connectNats(env.NATS_URL, "read-api", log);
+const nc = nats.nc;
 const jsm = await jetstreamManager(nc);
 const cache = new ReadCache(env.REDIS_URL, `a4c:${env.A4C_NAMESPACE}`, log, metrics.cacheErrors);
 const waiters = new CompletionWaiters(sql, env.A4C_WAIT_POLL_MS);
@@ -42,7 +43,7 @@ const app = createApp({
     } catch (err) {
       checks.postgres = { ok: false, detail: String(err) };
     }
-    checks.nats = { ok: !nc.isClosed(), detail: nc.getServer() };
+    checks.nats = { ok: nats.connected, detail: nc.getServer() };
     checks.redis = { ok: true, detail: cache.connected ? "connected" : "down: reads fall back to PostgreSQL" };
     return checks;
   },

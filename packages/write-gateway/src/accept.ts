@@ -48,9 +48,12 @@ export class AcceptService {
     private readonly tokenSecret: string,
     private readonly publishTimeoutMs: number,
     private readonly log: Logger,
+    /** False while the NATS connection is down: answer 503 at once instead of after a timeout. */
+    private readonly connected: () => boolean = () => true,
   ) {}
 
   async submit(req: WriteRequest): Promise<Accepted> {
+    if (!this.connected()) throw new UnavailableError("jetstream");
     const hash = keyHash(req.actor, req.idempotencyKey);
     const operationId = newOperationId(req.entity, hash);
     const envelope: Envelope = {

@@ -21,7 +21,8 @@ const names = new StreamNames(env.A4C_NAMESPACE);
 const limits = { retentionHours: env.A4C_RETENTION_HOURS, maxBytes: 2 * 1024 ** 3, duplicateWindowMs: 120_000 };
 
 const sql = createSql(env.DATABASE_URL, { max: env.DATABASE_POOL_SIZE, application: "write-gateway" });
-const nc = await connectNats(env.NATS_URL, "write-gateway", log);
+const nats = await connectNats(env.NATS_URL, "write-gateway", log);
+const nc = nats.nc;
 const jsm = await jetstreamManager(nc);
 await ensureWriteStreams(jsm, names, limits);
 const js = jetstream(nc);
@@ -29,7 +30,7 @@ const metrics = gatewayMetrics();
 
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),
-  accept: new AcceptService(js, jsm, names, env.A4C_TOKEN_SECRET, env.A4C_PUBLISH_TIMEOUT_MS, log),
+  accept: new AcceptService(js, jsm, names, env.A4C_TOKEN_SECRET, env.A4C_PUBLISH_TIMEOUT_MS, log, () => nats.connected),
   limiter: new WriteRateLimiter(env.A4C_RATE_LIMIT_PER_SEC, env.A4C_RATE_LIMIT_BURST),
   metrics,
   log,
@@ -38,6 +39,7 @@ const app = createApp({
   tokenSecret: env.A4C_TOKEN_SECRET,
   // Ready means a write can be accepted now: JetStream answers. PostgreSQL is not needed to accept.
   ready: async () => {
+    if (!nats.connected) return { jetstream: { ok: false, detail: "reconnecting to NATS" } };
     try {
       await jsm.streams.info(names.writes);
       return { jetstream: { ok: true } };

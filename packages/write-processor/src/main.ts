@@ -29,7 +29,8 @@ const shutdown = new ShutdownManager(log, env.A4C_SHUTDOWN_TIMEOUT_MS);
 // One connection per consumer and a few for follow-up work.
 const sql = createSql(env.DATABASE_URL, { max: ENTITIES.length + 2, application: "write-processor" });
 await migrate(sql, log);
-const nc = await connectNats(env.NATS_URL, "write-processor", log);
+const nats = await connectNats(env.NATS_URL, "write-processor", log);
+const nc = nats.nc;
 const jsm = await jetstreamManager(nc);
 await ensureWriteStreams(jsm, names, {
   retentionHours: env.A4C_RETENTION_HOURS,
@@ -59,6 +60,7 @@ const ops = new Elysia()
   .use(
     opsRoutes(metrics.registry, async () => {
       const checks: Record<string, { ok: boolean; detail?: unknown }> = {};
+      checks.nats = { ok: nats.connected };
       try {
         await sql`SELECT 1`;
         checks.postgres = { ok: true };
