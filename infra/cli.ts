@@ -48,7 +48,9 @@ async function printStatus(): Promise<boolean> {
     const st = await c.status();
     allUp &&= st.running;
     const mem = st.rssMb !== undefined ? `${st.rssMb} MiB` : "-";
-    say(`${c.name.padEnd(16)} ${(st.running ? "running" : "stopped").padEnd(8)} pid=${String(st.pid ?? "-").padEnd(8)} rss=${mem.padEnd(9)} ${st.detail}`);
+    say(
+      `${c.name.padEnd(16)} ${(st.running ? "running" : "stopped").padEnd(8)} pid=${String(st.pid ?? "-").padEnd(8)} rss=${mem.padEnd(9)} ${st.detail}`,
+    );
   }
   return allUp;
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { aptInstall, isAlive, portOpen, readPid, spawnDetached, stopPid, waitUntil } from "../lib/shell.ts";
+import { aptInstall, assertPortFree, isAlive, portOpen, readPid, spawnDetached, stopPid, waitUntil } from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 const NATS_BIN = "/usr/sbin/nats-server";
@@ -43,6 +43,7 @@ export class NatsServer implements Component {
       ].join("\n"),
     );
     if (!isAlive(readPid(this.#pidFile))) {
+      await assertPortFree(this.port, "nats");
       spawnDetached(NATS_BIN, ["-c", conf], { logFile: join(this.dir, "nats.log"), pidFile: this.#pidFile });
     }
     await waitUntil(`nats on ${this.port}`, () => this.isReady(), 30_000);

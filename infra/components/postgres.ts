@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { aptInstall, chownToServiceUser, ensureServiceUser, isAlive, run, waitUntil } from "../lib/shell.ts";
+import { aptInstall, assertPortFree, chownToServiceUser, ensureServiceUser, isAlive, run, waitUntil } from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 /** The newest PostgreSQL ≥ 15 whose server binaries Debian installed. */
@@ -77,7 +77,9 @@ export class PostgresServer implements Component {
     writeFileSync(join(this.dataDir, "postgresql.auto.conf"), `${conf.join("\n")}\n`);
     writeFileSync(
       join(this.dataDir, "pg_hba.conf"),
-      ["local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust", ""].join("\n"),
+      ["local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust", ""].join(
+        "\n",
+      ),
     );
     chownToServiceUser(this.dir);
   }
@@ -92,13 +94,17 @@ export class PostgresServer implements Component {
     this.install();
     if (!existsSync(join(this.dataDir, "PG_VERSION"))) this.#initialise();
     if (!isAlive(this.#pid())) {
+      await assertPortFree(this.port, "postgres");
       this.#pgCtl(["-l", join(this.dir, "postgres.log"), "-w", "-t", "60", "start"]);
     }
     await waitUntil(`postgres on ${this.port}`, () => this.isReady(), 60_000);
   }
 
   isReady(): boolean {
-    return run(this.#bin("pg_isready"), ["-h", "127.0.0.1", "-p", String(this.port), "-q"], { allowFailure: true }).code === 0;
+    return (
+      run(this.#bin("pg_isready"), ["-h", "127.0.0.1", "-p", String(this.port), "-q"], { allowFailure: true }).code ===
+      0
+    );
   }
 
   async stop(mode: "fast" | "immediate" = "fast"): Promise<void> {
@@ -108,7 +114,20 @@ export class PostgresServer implements Component {
 
   /** Runs SQL as the superuser against `db`. */
   psql(sql: string, db = "postgres"): string {
-    return run(this.#bin("psql"), ["-h", "127.0.0.1", "-p", String(this.port), "-U", "a4c", "-d", db, "-v", "ON_ERROR_STOP=1", "-Atqc", sql]).stdout;
+    return run(this.#bin("psql"), [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(this.port),
+      "-U",
+      "a4c",
+      "-d",
+      db,
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-Atqc",
+      sql,
+    ]).stdout;
   }
 
   ensureDatabase(name: string, template?: string): void {

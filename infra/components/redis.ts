@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { aptInstall, isAlive, readPid, run, stopPid, waitUntil } from "../lib/shell.ts";
+import { aptInstall, assertPortFree, isAlive, readPid, run, stopPid, waitUntil } from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 /** A private Redis: a cache only, so it keeps nothing on disk. */
@@ -24,17 +24,28 @@ export class RedisServer implements Component {
     this.install();
     mkdirSync(this.dir, { recursive: true });
     if (!isAlive(readPid(this.#pidFile))) {
+      await assertPortFree(this.port, "redis");
       run("redis-server", [
-        "--port", String(this.port),
-        "--bind", "127.0.0.1",
-        "--daemonize", "yes",
-        "--pidfile", this.#pidFile,
-        "--logfile", join(this.dir, "redis.log"),
-        "--dir", this.dir,
-        "--save", "",
-        "--appendonly", "no",
-        "--maxmemory", "512mb",
-        "--maxmemory-policy", "allkeys-lru",
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        this.#pidFile,
+        "--logfile",
+        join(this.dir, "redis.log"),
+        "--dir",
+        this.dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--maxmemory",
+        "512mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
       ]);
     }
     await waitUntil(`redis on ${this.port}`, () => this.isReady(), 20_000);
@@ -50,6 +61,11 @@ export class RedisServer implements Component {
 
   async status(): Promise<ComponentStatus> {
     const pid = readPid(this.#pidFile);
-    return { running: isAlive(pid) && this.isReady(), pid, rssMb: rssMb(pid), detail: `redis://127.0.0.1:${this.port}` };
+    return {
+      running: isAlive(pid) && this.isReady(),
+      pid,
+      rssMb: rssMb(pid),
+      detail: `redis://127.0.0.1:${this.port}`,
+    };
   }
 }

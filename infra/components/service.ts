@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { isAlive, readPid, spawnDetached, stopPid, waitUntil } from "../lib/shell.ts";
+import { assertPortFree, isAlive, readPid, spawnDetached, stopPid, waitUntil } from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 /** One of our own Bun services, run from source, with /health and /ready on `port`. */
@@ -33,6 +33,7 @@ export class ServiceProcess implements Component {
 
   async start(timeoutMs = 60_000): Promise<void> {
     if (!isAlive(this.pid)) {
+      await assertPortFree(this.port, this.name);
       spawnDetached(process.execPath, [join(this.root, "packages", this.name, "src", "main.ts")], {
         logFile: this.logFile,
         pidFile: this.pidFile,

@@ -84,7 +84,11 @@ export async function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -112,8 +116,19 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
+/** Refuses to start on a port something else already serves: we would talk to a stranger. */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  if (await portOpen(port)) {
+    throw new Error(`port ${port} is already in use by a process that is not our ${what}; set its A4C_*_PORT variable`);
+  }
+}
+
 /** Sends SIGTERM, waits, then SIGKILL. Only ever signals the pid we recorded. */
-export async function stopPid(pidFile: string, timeoutMs = 15_000, signal: NodeJS.Signals = "SIGTERM"): Promise<boolean> {
+export async function stopPid(
+  pidFile: string,
+  timeoutMs = 15_000,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<boolean> {
   const pid = readPid(pidFile);
   if (!isAlive(pid)) {
     rmSync(pidFile, { force: true });
@@ -148,8 +163,10 @@ let aptUpdated = false;
 
 /** Installs Debian packages that are missing. Needs root (or passwordless sudo). */
 export function aptInstall(packages: string[], preInstall?: () => void): void {
+  // dpkg-query's own format syntax, not a template literal.
+  const statusFormat = "-f=$" + "{Status}";
   const missing = packages.filter(
-    (p) => run("dpkg-query", ["-W", "-f=${Status}", p], { allowFailure: true }).stdout !== "install ok installed",
+    (p) => run("dpkg-query", ["-W", statusFormat, p], { allowFailure: true }).stdout !== "install ok installed",
   );
   if (missing.length === 0) return;
   const sudo = isRoot ? [] : ["sudo", "-n"];

@@ -60,7 +60,8 @@ test("NATS down: 503, never 202; back up: writes flow and complete without resta
   const all = [...before, after, ...rest].map((r) => r.body.operationId as string);
   expect(await waitForLedger(stack, all, 60_000)).toBe(40);
   expect((await settle(stack, after.body.operationId as string, user.token)).body.status).toBe("completed");
-  const [n] = await stack.sql`SELECT count(*)::int AS n FROM workspace WHERE project_name LIKE 'before-%' OR project_name LIKE 'during-%'`;
+  const [n] =
+    await stack.sql`SELECT count(*)::int AS n FROM workspace WHERE project_name LIKE 'before-%' OR project_name LIKE 'during-%'`;
   expect(n?.n).toBe(40);
   // Nothing was restarted.
   expect(stack.processor.pid).toBe(processorPid);

@@ -31,7 +31,12 @@ test("PostgreSQL down for 20 s: writes accepted and queued, all complete after r
   await pg.stop("fast");
   await Bun.sleep(2_000);
   // While it is down, a write is accepted and its status answers `pending` from the stream.
-  const probe = await post(stack, `/v1/users/${user.userId}/workspaces`, { projectName: "probe" }, { token: user.token });
+  const probe = await post(
+    stack,
+    `/v1/users/${user.userId}/workspaces`,
+    { projectName: "probe" },
+    { token: user.token },
+  );
   expect(probe.status).toBe(202);
   const probeStatus = await get(stack, `/status/${probe.body.operationId}`, user.token);
   expect(probeStatus.status).toBe(200);

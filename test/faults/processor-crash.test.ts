@@ -40,7 +40,9 @@ test("kill -9 the processor mid-stream of 2,000 writes: every accepted write com
   const opIds = accepted.map((s) => s.answer.body.operationId as string);
   expect(await waitForLedger(stack, opIds, 60_000)).toBe(2_000);
 
-  const [counts] = await stack.sql<{ ops: number; distinct_ops: number; ws: number; distinct_ws: number; jobs: number; failed: number }[]>`
+  const [counts] = await stack.sql<
+    { ops: number; distinct_ops: number; ws: number; distinct_ws: number; jobs: number; failed: number }[]
+  >`
     SELECT (SELECT count(*) FROM write_operations WHERE idempotency_key LIKE 'crash-%')::int AS ops,
            (SELECT count(DISTINCT idempotency_key) FROM write_operations WHERE idempotency_key LIKE 'crash-%')::int AS distinct_ops,
            (SELECT count(*) FROM workspace WHERE project_name LIKE 'crash-%')::int AS ws,
@@ -55,9 +57,16 @@ test("kill -9 the processor mid-stream of 2,000 writes: every accepted write com
 
   // A client retrying every request after the crash gets the same operations back, and no new effect.
   const retries = await Promise.all(
-    accepted.slice(0, 100).map((s) =>
-      post(stack, `/v1/users/${user.userId}/workspaces`, { projectName: s.projectName }, { token: user.token, key: s.key }),
-    ),
+    accepted
+      .slice(0, 100)
+      .map((s) =>
+        post(
+          stack,
+          `/v1/users/${user.userId}/workspaces`,
+          { projectName: s.projectName },
+          { token: user.token, key: s.key },
+        ),
+      ),
   );
   expect(retries.map((r) => r.body.operationId)).toEqual(accepted.slice(0, 100).map((s) => s.answer.body.operationId));
   const [ws] = await stack.sql`SELECT count(*)::int AS n FROM workspace WHERE project_name LIKE 'crash-%'`;

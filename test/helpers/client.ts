@@ -53,7 +53,12 @@ export function get(stack: TestStack, path: string, token?: string): Promise<Ans
 }
 
 /** Long-polls an operation until it is no longer pending. */
-export async function settle(stack: TestStack, operationId: string, token?: string, timeoutMs = 30_000): Promise<Answer> {
+export async function settle(
+  stack: TestStack,
+  operationId: string,
+  token?: string,
+  timeoutMs = 30_000,
+): Promise<Answer> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await get(stack, `/status/${operationId}?wait=5`, token);

@@ -21,7 +21,12 @@ export async function sendWrites(
       const i = next++;
       const key = `${opts.prefix}-${i}`;
       const projectName = `${opts.prefix}-${i}`;
-      const answer = await post(stack, `/v1/users/${user.userId}/workspaces`, { projectName }, { token: user.token, key });
+      const answer = await post(
+        stack,
+        `/v1/users/${user.userId}/workspaces`,
+        { projectName },
+        { token: user.token, key },
+      );
       sent.push({ key, projectName, answer });
       await opts.onProgress?.(sent.length);
     }
@@ -42,11 +47,13 @@ export async function sendWritesFor(
     const key = `${opts.prefix}-${i}`;
     const projectName = `${opts.prefix}-${i}`;
     pending.push(
-      post(stack, `/v1/users/${user.userId}/workspaces`, { projectName }, { token: user.token, key }).then((answer) => ({
-        key,
-        projectName,
-        answer,
-      })),
+      post(stack, `/v1/users/${user.userId}/workspaces`, { projectName }, { token: user.token, key }).then(
+        (answer) => ({
+          key,
+          projectName,
+          answer,
+        }),
+      ),
     );
     await Bun.sleep(opts.intervalMs);
   }

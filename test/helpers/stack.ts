@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createSql, jetstream, jetstreamManager, migrate, type Sql, StreamNames } from "@a4c/shared";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { LOCAL, NatsServer, PostgresServer, PORTS, ROOT, ServiceProcess } from "../../infra/index.ts";
+import { LOCAL, NatsServer, PORTS, PostgresServer, ROOT, ServiceProcess } from "../../infra/index.ts";
 import { freePort } from "./ports.ts";
 
 export interface StackOptions {
@@ -74,7 +74,9 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     sharedPostgres().ensureDatabase(db, TEMPLATE);
     databaseUrl = `postgres://a4c@127.0.0.1:${PORTS.postgres}/${db}`;
   }
-  const natsUrl = opts.nats ? `nats://127.0.0.1:${opts.nats.port}` : (process.env.NATS_URL ?? `nats://127.0.0.1:${PORTS.nats}`);
+  const natsUrl = opts.nats
+    ? `nats://127.0.0.1:${opts.nats.port}`
+    : (process.env.NATS_URL ?? `nats://127.0.0.1:${PORTS.nats}`);
   const adminToken = randomBytes(18).toString("base64url");
   const common = {
     DATABASE_URL: databaseUrl,

@@ -97,7 +97,11 @@ test("workspace lists page with a cursor and only show the user's own", async ()
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page = await get(stack, `/v1/users/${bob.userId}/workspaces?limit=2${cursor ? `&cursor=${cursor}` : ""}`, bob.token);
+    const page = await get(
+      stack,
+      `/v1/users/${bob.userId}/workspaces?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      bob.token,
+    );
     expect(page.status).toBe(200);
     const items = page.body.items as Array<{ projectName: string; userId: string }>;
     expect(items.length).toBeLessThanOrEqual(2);

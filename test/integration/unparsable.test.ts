@@ -17,13 +17,24 @@ test("garbage on the stream: recorded, DLQ'd, terminated; later writes still com
   const operationId = "op-w-0123456789abcdef01234567-0123456789ab";
   const h = headers();
   h.set("A4C-Operation-Id", operationId);
-  const ack = await js.publish(stack.names.writesSubject("workspaces", "0123456789abcdef01234567"), "{not json", { headers: h });
-  await js.publish(stack.names.writesSubject("workspaces", "fedcba9876543210fedcba98"), JSON.stringify({ v: 1, nope: true }));
+  const ack = await js.publish(stack.names.writesSubject("workspaces", "0123456789abcdef01234567"), "{not json", {
+    headers: h,
+  });
+  await js.publish(
+    stack.names.writesSubject("workspaces", "fedcba9876543210fedcba98"),
+    JSON.stringify({ v: 1, nope: true }),
+  );
 
-  const after = await post(stack, `/v1/users/${user.userId}/workspaces`, { projectName: "after-garbage" }, { token: user.token });
+  const after = await post(
+    stack,
+    `/v1/users/${user.userId}/workspaces`,
+    { projectName: "after-garbage" },
+    { token: user.token },
+  );
   expect((await settle(stack, after.body.operationId as string, user.token)).body.status).toBe("completed");
 
-  const rejected = await stack.sql`SELECT stream_seq::int AS seq, operation_id, reason FROM rejected_messages ORDER BY stream_seq`;
+  const rejected =
+    await stack.sql`SELECT stream_seq::int AS seq, operation_id, reason FROM rejected_messages ORDER BY stream_seq`;
   expect(rejected).toHaveLength(2);
   expect(rejected[0]).toMatchObject({ seq: ack.seq, operation_id: operationId });
   const jsm = await jetstreamManager(stack.nc);

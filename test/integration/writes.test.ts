@@ -46,7 +46,12 @@ describe("happy paths", () => {
   });
 
   test("POST workspaces: workspace CREATING and job WORKSPACE_CREATE SCHEDULED in one transaction", async () => {
-    const r = await post(stack, `/v1/users/${alice.userId}/workspaces`, { projectName: "backend-api" }, { token: alice.token });
+    const r = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "backend-api" },
+      { token: alice.token },
+    );
     expect(r.status).toBe(202);
     const done = await settle(stack, r.body.operationId as string, alice.token);
     expect(done.body).toMatchObject({
@@ -54,8 +59,10 @@ describe("happy paths", () => {
       entity: { type: "workspace", id: r.body.workspaceId },
       job: { id: r.body.jobId, status: "SCHEDULED" },
     });
-    const [ws] = await stack.sql`SELECT status, project_name, xmin::text AS tx FROM workspace WHERE id = ${r.body.workspaceId as string}`;
-    const [job] = await stack.sql`SELECT type, status, workspace_id::text, xmin::text AS tx FROM job WHERE id = ${r.body.jobId as string}`;
+    const [ws] =
+      await stack.sql`SELECT status, project_name, xmin::text AS tx FROM workspace WHERE id = ${r.body.workspaceId as string}`;
+    const [job] =
+      await stack.sql`SELECT type, status, workspace_id::text, xmin::text AS tx FROM job WHERE id = ${r.body.jobId as string}`;
     expect(ws).toMatchObject({ status: "CREATING", project_name: "backend-api" });
     expect(job).toMatchObject({ type: "WORKSPACE_CREATE", status: "SCHEDULED", workspace_id: r.body.workspaceId });
     expect(job?.tx).toBe(ws?.tx as string);
@@ -64,14 +71,20 @@ describe("happy paths", () => {
   });
 
   test("DELETE workspace: DELETING plus a WORKSPACE_DELETE job; deleting again fails with a code", async () => {
-    const created = await post(stack, `/v1/users/${alice.userId}/workspaces`, { projectName: "to-delete" }, { token: alice.token });
+    const created = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "to-delete" },
+      { token: alice.token },
+    );
     await settle(stack, created.body.operationId as string, alice.token);
     const path = `/v1/users/${alice.userId}/workspaces/${created.body.workspaceId}`;
     const r = await del(stack, path, { token: alice.token });
     expect(r.status).toBe(202);
     const done = await settle(stack, r.body.operationId as string, alice.token);
     expect(done.body).toMatchObject({ status: "completed", job: { status: "SCHEDULED" } });
-    const [ws] = await stack.sql`SELECT status, version::int FROM workspace WHERE id = ${created.body.workspaceId as string}`;
+    const [ws] =
+      await stack.sql`SELECT status, version::int FROM workspace WHERE id = ${created.body.workspaceId as string}`;
     expect(ws).toMatchObject({ status: "DELETING", version: 2 });
     const again = await del(stack, path, { token: alice.token });
     const failed = await settle(stack, again.body.operationId as string, alice.token);
@@ -80,7 +93,12 @@ describe("happy paths", () => {
 
   test("data PostgreSQL refuses is recorded failed with a code, and the batch goes on", async () => {
     const first = await post(stack, `/v1/users/${bob.userId}/workspaces`, { projectName: "dup" }, { token: bob.token });
-    const second = await post(stack, `/v1/users/${bob.userId}/workspaces`, { projectName: "dup" }, { token: bob.token });
+    const second = await post(
+      stack,
+      `/v1/users/${bob.userId}/workspaces`,
+      { projectName: "dup" },
+      { token: bob.token },
+    );
     const a = await settle(stack, first.body.operationId as string, bob.token);
     const b = await settle(stack, second.body.operationId as string, bob.token);
     expect(a.body.status).toBe("completed");
@@ -96,14 +114,23 @@ describe("happy paths", () => {
 describe("idempotency", () => {
   test("same key and body: the same 202 and ids, marked replayed; one effect", async () => {
     const body = { projectName: "replayed" };
-    const first = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, { token: alice.token, key: "replay-1" });
-    const again = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, { token: alice.token, key: "replay-1" });
+    const first = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, {
+      token: alice.token,
+      key: "replay-1",
+    });
+    const again = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, {
+      token: alice.token,
+      key: "replay-1",
+    });
     expect(again.status).toBe(202);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     await settle(stack, first.body.operationId as string, alice.token);
-    const after = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, { token: alice.token, key: "replay-1" });
+    const after = await post(stack, `/v1/users/${alice.userId}/workspaces`, body, {
+      token: alice.token,
+      key: "replay-1",
+    });
     expect(after.body).toEqual(first.body);
     const [n] = await stack.sql`SELECT count(*)::int AS n FROM workspace WHERE project_name = 'replayed'`;
     expect(n?.n).toBe(1);
@@ -118,17 +145,37 @@ describe("idempotency", () => {
   });
 
   test("same key, different body: 422 and nothing changes", async () => {
-    const first = await post(stack, `/v1/users/${alice.userId}/workspaces`, { projectName: "k422" }, { token: alice.token, key: "k-422" });
+    const first = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "k422" },
+      { token: alice.token, key: "k-422" },
+    );
     await settle(stack, first.body.operationId as string, alice.token);
     const before = await snapshot();
-    const r = await post(stack, `/v1/users/${alice.userId}/workspaces`, { projectName: "other" }, { token: alice.token, key: "k-422" });
+    const r = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "other" },
+      { token: alice.token, key: "k-422" },
+    );
     expectProblem(r, 422);
     expect(await snapshot()).toEqual(before);
   });
 
   test("keys are scoped per user: two users may use the same key", async () => {
-    const a = await post(stack, `/v1/users/${alice.userId}/workspaces`, { projectName: "scoped" }, { token: alice.token, key: "shared-key" });
-    const b = await post(stack, `/v1/users/${bob.userId}/workspaces`, { projectName: "scoped" }, { token: bob.token, key: "shared-key" });
+    const a = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "scoped" },
+      { token: alice.token, key: "shared-key" },
+    );
+    const b = await post(
+      stack,
+      `/v1/users/${bob.userId}/workspaces`,
+      { projectName: "scoped" },
+      { token: bob.token, key: "shared-key" },
+    );
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(a.body.operationId).not.toBe(b.body.operationId as string);
@@ -137,7 +184,9 @@ describe("idempotency", () => {
   test("50 concurrent identical requests: one operation, one effect", async () => {
     const body = { projectName: "concurrent" };
     const answers = await Promise.all(
-      Array.from({ length: 50 }, () => post(stack, `/v1/users/${bob.userId}/workspaces`, body, { token: bob.token, key: "c-50" })),
+      Array.from({ length: 50 }, () =>
+        post(stack, `/v1/users/${bob.userId}/workspaces`, body, { token: bob.token, key: "c-50" }),
+      ),
     );
     expect(answers.every((a) => a.status === 202)).toBe(true);
     const ids = new Set(answers.map((a) => a.body.operationId));
@@ -156,19 +205,44 @@ describe("refusals are problem+json and change nothing", () => {
   const cases: Array<[string, number, () => Promise<import("../helpers/client.ts").Answer>]> = [
     ["missing Idempotency-Key", 400, () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: null })],
     ["empty Idempotency-Key", 400, () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: "" })],
-    ["too long Idempotency-Key", 400, () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: "k".repeat(256) })],
-    ["Idempotency-Key with a control character", 400, () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: "a\tb" })],
+    [
+      "too long Idempotency-Key",
+      400,
+      () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: "k".repeat(256) }),
+    ],
+    [
+      "Idempotency-Key with a control character",
+      400,
+      () => post(stack, ws(), { projectName: "x" }, { token: alice.token, key: "a\tb" }),
+    ],
     ["body not JSON", 400, () => post(stack, ws(), null, { token: alice.token, raw: "{nope" })],
     ["body missing field", 400, () => post(stack, ws(), {}, { token: alice.token })],
-    ["body with unknown field", 400, () => post(stack, ws(), { projectName: "x", admin: true }, { token: alice.token })],
+    [
+      "body with unknown field",
+      400,
+      () => post(stack, ws(), { projectName: "x", admin: true }, { token: alice.token }),
+    ],
     ["bad project name", 400, () => post(stack, ws(), { projectName: "Bad Name!" }, { token: alice.token })],
     ["body is an array", 400, () => post(stack, ws(), [1, 2], { token: alice.token })],
-    ["wrong content type", 400, () => post(stack, ws(), null, { token: alice.token, raw: "projectName=x", headers: { "content-type": "text/plain" } })],
+    [
+      "wrong content type",
+      400,
+      () =>
+        post(stack, ws(), null, {
+          token: alice.token,
+          raw: "projectName=x",
+          headers: { "content-type": "text/plain" },
+        }),
+    ],
     ["bad email", 400, () => post(stack, "/v1/users", { name: "x", email: "not-an-email" })],
     ["no token", 401, () => post(stack, ws(), { projectName: "x" }, { token: null })],
     ["unknown token", 401, () => post(stack, ws(), { projectName: "x" }, { token: "a4c_not-a-real-token" })],
     ["acting for another user", 403, () => post(stack, ws(), { projectName: "x" }, { token: bob.token })],
-    ["a user creating users", 403, () => post(stack, "/v1/users", { name: "x", email: "x@example.com" }, { token: alice.token })],
+    [
+      "a user creating users",
+      403,
+      () => post(stack, "/v1/users", { name: "x", email: "x@example.com" }, { token: alice.token }),
+    ],
     ["body over the limit", 413, () => post(stack, ws(), { projectName: "x".repeat(3000) }, { token: alice.token })],
     ["unknown route", 404, () => post(stack, "/v1/nothing", {}, {})],
   ];

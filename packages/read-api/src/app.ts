@@ -155,7 +155,9 @@ export function createApp(d: ReadApiDeps) {
       read("/v1/users/:userId/workspaces", request, async (p) => {
         requireUuid(params.userId, "userId");
         if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own workspaces");
-        return Response.json(await d.entities.workspaces(params.userId, parseLimit(query.limit), query.cursor || undefined));
+        return Response.json(
+          await d.entities.workspaces(params.userId, parseLimit(query.limit), query.cursor || undefined),
+        );
       }),
     )
     .get("/v1/workspaces/:workspaceId", ({ request, params }) =>

@@ -1,5 +1,4 @@
-import type { Logger } from "@a4c/shared";
-import type { Counter } from "@a4c/shared";
+import type { Counter, Logger } from "@a4c/shared";
 import Redis from "ioredis";
 
 /**

@@ -1,4 +1,12 @@
-import { getUser, getWorkspace, listWorkspaces, problems, type Sql, type UserRow, type WorkspaceRow } from "@a4c/shared";
+import {
+  getUser,
+  getWorkspace,
+  listWorkspaces,
+  problems,
+  type Sql,
+  type UserRow,
+  type WorkspaceRow,
+} from "@a4c/shared";
 
 export interface Page<T> {
   items: T[];
@@ -6,7 +14,14 @@ export interface Page<T> {
 }
 
 function userView(u: UserRow) {
-  return { id: u.id, name: u.name, email: u.email, version: Number(u.version), createdAt: u.created_at, updatedAt: u.updated_at };
+  return {
+    id: u.id,
+    name: u.name,
+    email: u.email,
+    version: Number(u.version),
+    createdAt: u.created_at,
+    updatedAt: u.updated_at,
+  };
 }
 
 function workspaceView(w: WorkspaceRow) {

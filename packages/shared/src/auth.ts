@@ -1,8 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { tokenHash } from "./domain/commands.ts";
 import { classifyPgError, type Sql } from "./db/client.ts";
 import { findUserIdByTokenHash } from "./db/users.ts";
+import { tokenHash } from "./domain/commands.ts";
 import { problems, UnavailableError } from "./errors.ts";
 
 export type Principal = { kind: "admin" } | { kind: "user"; userId: string };

@@ -65,8 +65,7 @@ export const problems = {
   notFound: (detail: string) => new HttpProblem(404, "Not Found", detail),
   tooLarge: (limit: number) =>
     new HttpProblem(413, "Content Too Large", `request bodies are limited to ${limit} bytes`),
-  unsupportedMediaType: () =>
-    new HttpProblem(415, "Unsupported Media Type", "request bodies must be application/json"),
+  unsupportedMediaType: () => new HttpProblem(415, "Unsupported Media Type", "request bodies must be application/json"),
   keyReuse: () =>
     new HttpProblem(
       422,

@@ -16,6 +16,6 @@ export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
 export * from "./nats/connect.ts";
+export * from "./nats/stored.ts";
 export * from "./nats/streams.ts";
 export * from "./shutdown.ts";
-export * from "./nats/stored.ts";

@@ -1,9 +1,9 @@
 import {
-  actorId,
   type Authenticator,
+  actorId,
   type Command,
-  elysiaErrorToProblem,
   type Entity,
+  elysiaErrorToProblem,
   HttpProblem,
   isValidIdempotencyKey,
   type Logger,
@@ -14,8 +14,8 @@ import {
   problems,
   type ReadyCheck,
   requestFingerprint,
-  toProblemResponse,
   tokenHash,
+  toProblemResponse,
   userToken,
 } from "@a4c/shared";
 import { Elysia } from "elysia";
@@ -72,7 +72,9 @@ export function createApp(d: GatewayDeps) {
       const actor = actorId(principal);
       await d.limiter.consume(actor);
       if (spec.actsFor === null ? principal.kind !== "admin" : !mayActFor(principal, spec.actsFor)) {
-        throw problems.forbidden(spec.actsFor === null ? "only the admin may do this" : "you may only act for your own user");
+        throw problems.forbidden(
+          spec.actsFor === null ? "only the admin may do this" : "you may only act for your own user",
+        );
       }
       const key = request.headers.get("idempotency-key");
       if (!isValidIdempotencyKey(key)) {
@@ -109,7 +111,8 @@ export function createApp(d: GatewayDeps) {
     .use(opsRoutes(d.metrics.registry, d.ready))
     .onRequest(({ request }) => {
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > d.maxBodyBytes) return problemResponse(problems.tooLarge(d.maxBodyBytes), new URL(request.url).pathname);
+      if (length > d.maxBodyBytes)
+        return problemResponse(problems.tooLarge(d.maxBodyBytes), new URL(request.url).pathname);
     })
     .onParse(({ request }) => readJsonBody(request, d.maxBodyBytes))
     .onError(({ code, error, request }) => {

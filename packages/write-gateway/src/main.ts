@@ -30,7 +30,15 @@ const metrics = gatewayMetrics();
 
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),
-  accept: new AcceptService(js, jsm, names, env.A4C_TOKEN_SECRET, env.A4C_PUBLISH_TIMEOUT_MS, log, () => nats.connected),
+  accept: new AcceptService(
+    js,
+    jsm,
+    names,
+    env.A4C_TOKEN_SECRET,
+    env.A4C_PUBLISH_TIMEOUT_MS,
+    log,
+    () => nats.connected,
+  ),
   limiter: new WriteRateLimiter(env.A4C_RATE_LIMIT_PER_SEC, env.A4C_RATE_LIMIT_BURST),
   metrics,
   log,

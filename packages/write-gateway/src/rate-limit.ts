@@ -20,7 +20,8 @@ export class WriteRateLimiter {
     try {
       await this.#limiter.consume(principal);
     } catch (res) {
-      if (res instanceof RateLimiterRes) throw problems.tooManyRequests(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
+      if (res instanceof RateLimiterRes)
+        throw problems.tooManyRequests(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
       throw res;
     }
   }

@@ -1,6 +1,6 @@
+import { problems } from "@a4c/shared";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { problems } from "@a4c/shared";
 
 /** Request bodies. Unknown fields are refused so typos do not pass silently. */
 export const CreateUserBody = Type.Object(

@@ -2,8 +2,8 @@ import {
   applyUserCreate,
   applyWorkspaceCreate,
   applyWorkspaceDelete,
-  entityOf,
   type Envelope,
+  entityOf,
   getWorkspace,
   markOperationFailed,
   type OperationClaim,
@@ -47,7 +47,11 @@ export function claimFor(envelope: Envelope, streamSeq: number): OperationClaim 
  * The one statement that claims an operation and applies its effect. Batches send these
  * pipelined, one per message, in a single transaction.
  */
-export async function firstStatement(tx: TransactionSql, envelope: Envelope, claim: OperationClaim): Promise<FirstStatement> {
+export async function firstStatement(
+  tx: TransactionSql,
+  envelope: Envelope,
+  claim: OperationClaim,
+): Promise<FirstStatement> {
   const c = envelope.command;
   switch (c.type) {
     case "user.create":
@@ -91,7 +95,8 @@ export function permanentFailure(err: unknown): { code: string; message: string 
   const e = err as { constraint_name?: string; message?: string };
   switch (pgErrorCode(err)) {
     case SqlState.UNIQUE_VIOLATION:
-      if (e.constraint_name === "users_email_key") return { code: "email_taken", message: "a user with this email already exists" };
+      if (e.constraint_name === "users_email_key")
+        return { code: "email_taken", message: "a user with this email already exists" };
       if (e.constraint_name === "workspace_live_project_key") {
         return { code: "project_exists", message: "a live workspace for this project already exists" };
       }

@@ -67,7 +67,11 @@ export class BatchProcessor {
       else rejects.push(msg);
     }
     if (rejects.length > 0) await this.#whileUnavailable(rejects, () => this.#reject(rejects));
-    if (items.length > 0) await this.#whileUnavailable(items.map((i) => i.msg), () => this.#apply(items));
+    if (items.length > 0)
+      await this.#whileUnavailable(
+        items.map((i) => i.msg),
+        () => this.#apply(items),
+      );
   }
 
   /** Runs `work` until it gets past a PostgreSQL outage, keeping the messages' ack deadlines alive. */
@@ -85,7 +89,12 @@ export class BatchProcessor {
         this.metrics.postgresUnavailable.set(1);
         if (attempt === 0) {
           const dependency = err instanceof UnavailableError ? err.dependency : "postgres";
-          this.log.warn({ event: "apply.waiting_for_dependency", dependency, code: pgErrorCode(err), waiting: msgs.length });
+          this.log.warn({
+            event: "apply.waiting_for_dependency",
+            dependency,
+            code: pgErrorCode(err),
+            waiting: msgs.length,
+          });
         }
         if (this.stopping()) {
           for (const m of msgs) m.nak();
@@ -184,7 +193,9 @@ export class BatchProcessor {
     }
     const message = err instanceof Error ? err.message : String(err);
     await this.#toDlq(item.msg, "gave_up", message, parseOperationId(operationId)?.keyHash ?? "unknown");
-    await this.sql.begin((tx) => insertFailedOperation(tx, item.claim, "gave_up", `gave up after ${deliveries} deliveries: ${message}`));
+    await this.sql.begin((tx) =>
+      insertFailedOperation(tx, item.claim, "gave_up", `gave up after ${deliveries} deliveries: ${message}`),
+    );
     this.log.error({ event: "operation.gave_up", operationId, deliveries, err });
     this.metrics.messages.inc({ entity: this.opts.entity, outcome: "gave_up" });
     item.msg.ack();
@@ -196,7 +207,13 @@ export class BatchProcessor {
       const operationId = parseOperationId(header) ? header : null;
       const reason = "unparsable: not a valid write envelope";
       await this.#toDlq(msg, "unparsable", reason, msg.subject.split(".").pop() ?? "unknown");
-      await recordRejectedMessage(this.sql, { seq: msg.seq, subject: msg.subject, operationId, reason, payload: msg.data });
+      await recordRejectedMessage(this.sql, {
+        seq: msg.seq,
+        subject: msg.subject,
+        operationId,
+        reason,
+        payload: msg.data,
+      });
       this.log.error({ event: "message.rejected", seq: msg.seq, subject: msg.subject, operationId });
       this.metrics.messages.inc({ entity: this.opts.entity, outcome: "rejected" });
       msg.term(reason);

@@ -32,7 +32,11 @@ export class EntityConsumer {
     this.#messages = await consumer.consume({ max_messages: this.batchMax * 2 });
     void this.#pump(this.#messages);
     this.#loop = this.#run();
-    this.log.info({ event: "consumer.started", entity: this.entity, durable: this.names.processorDurable(this.entity) });
+    this.log.info({
+      event: "consumer.started",
+      entity: this.entity,
+      durable: this.names.processorDurable(this.entity),
+    });
   }
 
   async #pump(messages: ConsumerMessages): Promise<void> {

@@ -51,7 +51,14 @@ for (const entity of ENTITIES) {
     log.child({ component: "batch", entity }),
     () => shutdown.isShuttingDown,
   );
-  const consumer = new EntityConsumer(js, names, entity, env.A4C_BATCH_MAX, batch, log.child({ component: "consumer" }));
+  const consumer = new EntityConsumer(
+    js,
+    names,
+    entity,
+    env.A4C_BATCH_MAX,
+    batch,
+    log.child({ component: "consumer" }),
+  );
   await consumer.start();
   consumers.push(consumer);
 }

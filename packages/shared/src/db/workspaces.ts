@@ -16,7 +16,8 @@ export interface WorkspaceRow {
   updated_at: Date;
 }
 
-const WORKSPACE_COLUMNS = "id::text, user_id::text, project_name, image, status, host_id::text, version::text, created_at, updated_at";
+const WORKSPACE_COLUMNS =
+  "id::text, user_id::text, project_name, image, status, host_id::text, version::text, created_at, updated_at";
 
 /** Claims the operation, then creates the workspace (CREATING) and its WORKSPACE_CREATE job (SCHEDULED). */
 export async function applyWorkspaceCreate(

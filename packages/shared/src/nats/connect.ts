@@ -36,5 +36,5 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
   return state;
 }
 
-export { jetstream, jetstreamManager, type NatsConnection };
 export type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+export { jetstream, jetstreamManager, type NatsConnection };

@@ -1,4 +1,4 @@
-import { type JetStreamManager, JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import { decodeEnvelope, type Envelope } from "../domain/commands.ts";
 import type { Entity } from "../domain/operation-id.ts";
 import type { StreamNames } from "./streams.ts";
