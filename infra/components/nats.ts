@@ -1,6 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { aptInstall, assertPortFree, isAlive, portOpen, readPid, spawnDetached, stopPid, waitUntil } from "../lib/shell.ts";
+import {
+  aptInstall,
+  assertPortFree,
+  isAlive,
+  portOpen,
+  readPid,
+  spawnDetached,
+  stopPid,
+  waitUntil,
+} from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 const NATS_BIN = "/usr/sbin/nats-server";

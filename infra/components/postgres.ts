@@ -1,6 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { aptInstall, assertPortFree, chownToServiceUser, ensureServiceUser, isAlive, run, waitUntil } from "../lib/shell.ts";
+import {
+  aptInstall,
+  assertPortFree,
+  chownToServiceUser,
+  ensureServiceUser,
+  isAlive,
+  run,
+  waitUntil,
+} from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
 
 /** The newest PostgreSQL ≥ 15 whose server binaries Debian installed. */

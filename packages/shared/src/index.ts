@@ -1,4 +1,5 @@
 export * from "./auth.ts";
+export * from "./boot.ts";
 export * from "./config.ts";
 export * from "./db/client.ts";
 export * from "./db/migrate.ts";

@@ -1,14 +1,4 @@
-import {
-  Authenticator,
-  connectNats,
-  createLogger,
-  createSql,
-  ensureWriteStreams,
-  jetstream,
-  jetstreamManager,
-  ShutdownManager,
-  StreamNames,
-} from "@a4c/shared";
+import { Authenticator, bootService, natsCheck } from "@a4c/shared";
 import { AcceptService } from "./accept.ts";
 import { createApp } from "./app.ts";
 import { loadEnv } from "./env.ts";
@@ -16,16 +6,7 @@ import { gatewayMetrics } from "./metrics.ts";
 import { WriteRateLimiter } from "./rate-limit.ts";
 
 const env = loadEnv();
-const log = createLogger("write-gateway", env.A4C_LOG_LEVEL);
-const names = new StreamNames(env.A4C_NAMESPACE);
-const limits = { retentionHours: env.A4C_RETENTION_HOURS, maxBytes: 2 * 1024 ** 3, duplicateWindowMs: 120_000 };
-
-const sql = createSql(env.DATABASE_URL, { max: env.DATABASE_POOL_SIZE, application: "write-gateway" });
-const nats = await connectNats(env.NATS_URL, "write-gateway", log);
-const nc = nats.nc;
-const jsm = await jetstreamManager(nc);
-await ensureWriteStreams(jsm, names, limits);
-const js = jetstream(nc);
+const { log, names, sql, nats, jsm, js, shutdown, closeLast } = await bootService("write-gateway", env);
 const metrics = gatewayMetrics();
 
 const app = createApp({
@@ -46,23 +27,12 @@ const app = createApp({
   defaultImage: env.A4C_DEFAULT_IMAGE,
   tokenSecret: env.A4C_TOKEN_SECRET,
   // Ready means a write can be accepted now: JetStream answers. PostgreSQL is not needed to accept.
-  ready: async () => {
-    if (!nats.connected) return { jetstream: { ok: false, detail: "reconnecting to NATS" } };
-    try {
-      await jsm.streams.info(names.writes);
-      return { jetstream: { ok: true } };
-    } catch (err) {
-      return { jetstream: { ok: false, detail: String(err) } };
-    }
-  },
+  ready: async () => ({ nats: natsCheck(nats) }),
 }).listen({ port: env.PORT, hostname: env.HOST, maxRequestBodySize: 1024 * 1024 });
 
 log.info({ event: "gateway.listening", port: env.PORT, stream: names.writes });
 
-const shutdown = new ShutdownManager(log, env.A4C_SHUTDOWN_TIMEOUT_MS);
 shutdown.register("http", async () => {
   await app.stop();
 });
-shutdown.register("nats", () => nc.drain());
-shutdown.register("postgres", () => sql.end({ timeout: 5 }));
-shutdown.listen();
+closeLast();

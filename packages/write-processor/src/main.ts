@@ -1,18 +1,13 @@
 import {
-  connectNats,
-  createLogger,
-  createSql,
+  bootService,
   ENTITIES,
   ensureProcessorConsumer,
-  ensureWriteStreams,
-  jetstream,
-  jetstreamManager,
   migrate,
+  natsCheck,
   opsRoutes,
+  postgresCheck,
   purgeOperations,
   purgeRejectedMessages,
-  ShutdownManager,
-  StreamNames,
 } from "@a4c/shared";
 import { Elysia } from "elysia";
 import { BatchProcessor } from "./batch.ts";
@@ -21,23 +16,14 @@ import { loadEnv } from "./env.ts";
 import { processorMetrics } from "./metrics.ts";
 
 const env = loadEnv();
-const log = createLogger("write-processor", env.A4C_LOG_LEVEL);
-const names = new StreamNames(env.A4C_NAMESPACE);
-const metrics = processorMetrics();
-const shutdown = new ShutdownManager(log, env.A4C_SHUTDOWN_TIMEOUT_MS);
-
 // One connection per consumer and a few for follow-up work.
-const sql = createSql(env.DATABASE_URL, { max: ENTITIES.length + 2, application: "write-processor" });
+const { log, names, sql, nats, jsm, js, shutdown, closeLast } = await bootService(
+  "write-processor",
+  env,
+  ENTITIES.length + 2,
+);
+const metrics = processorMetrics();
 await migrate(sql, log);
-const nats = await connectNats(env.NATS_URL, "write-processor", log);
-const nc = nats.nc;
-const jsm = await jetstreamManager(nc);
-await ensureWriteStreams(jsm, names, {
-  retentionHours: env.A4C_RETENTION_HOURS,
-  maxBytes: 2 * 1024 ** 3,
-  duplicateWindowMs: 120_000,
-});
-const js = jetstream(nc);
 
 const consumers: EntityConsumer[] = [];
 for (const entity of ENTITIES) {
@@ -66,14 +52,10 @@ for (const entity of ENTITIES) {
 const ops = new Elysia()
   .use(
     opsRoutes(metrics.registry, async () => {
-      const checks: Record<string, { ok: boolean; detail?: unknown }> = {};
-      checks.nats = { ok: nats.connected };
-      try {
-        await sql`SELECT 1`;
-        checks.postgres = { ok: true };
-      } catch (err) {
-        checks.postgres = { ok: false, detail: String(err) };
-      }
+      const checks: Record<string, { ok: boolean; detail?: unknown }> = {
+        postgres: await postgresCheck(sql),
+        nats: natsCheck(nats),
+      };
       for (const entity of ENTITIES) {
         try {
           const info = await jsm.consumers.info(names.writes, names.processorDurable(entity));
@@ -110,6 +92,4 @@ shutdown.register("stop-fetching-and-drain", async () => {
 shutdown.register("http", async () => {
   await ops.stop();
 });
-shutdown.register("nats", () => nc.drain());
-shutdown.register("postgres", () => sql.end({ timeout: 5 }));
-shutdown.listen();
+closeLast();
