@@ -7,6 +7,7 @@ import {
   ensureServiceUser,
   isAlive,
   run,
+  serviceUserDir,
   waitUntil,
 } from "../lib/shell.ts";
 import { type Component, type ComponentStatus, rssMb } from "./types.ts";
@@ -30,11 +31,14 @@ export class PostgresServer implements Component {
   readonly name = "postgres";
   readonly #user: string | undefined;
 
+  readonly dir: string;
+
   constructor(
-    readonly dir: string,
+    preferredDir: string,
     readonly port: number,
   ) {
     this.#user = ensureServiceUser();
+    this.dir = serviceUserDir(preferredDir);
   }
 
   get dataDir(): string {

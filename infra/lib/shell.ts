@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 
 export const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -153,6 +154,23 @@ export function ensureServiceUser(): string | undefined {
     run("useradd", ["--system", "--create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]);
   }
   return SERVICE_USER;
+}
+
+/**
+ * Where a server run as the service user keeps its data: `preferred` when that user can reach
+ * it, else a folder under /var/lib/a4c named after it (a checkout under /root is not reachable).
+ */
+export function serviceUserDir(preferred: string): string {
+  if (!isRoot) return preferred;
+  ensureServiceUser();
+  const parent = dirname(preferred);
+  mkdirSync(parent, { recursive: true });
+  if (run("runuser", ["-u", SERVICE_USER, "--", "test", "-x", parent], { allowFailure: true }).code === 0)
+    return preferred;
+  const hash = createHash("sha256").update(preferred).digest("hex").slice(0, 12);
+  const fallback = join("/var/lib/a4c", hash);
+  mkdirSync("/var/lib/a4c", { recursive: true, mode: 0o755 });
+  return fallback;
 }
 
 export function chownToServiceUser(path: string): void {
