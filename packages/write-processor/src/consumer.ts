@@ -28,9 +28,8 @@ export class EntityConsumer {
   }
 
   async start(): Promise<void> {
-    const consumer = await this.js.consumers.get(this.names.writes, this.names.processorDurable(this.entity));
-    this.#messages = await consumer.consume({ max_messages: this.batchMax * 2 });
-    void this.#pump(this.#messages);
+    this.#messages = await this.#consume();
+    void this.#pump();
     this.#loop = this.#run();
     this.log.info({
       event: "consumer.started",
@@ -39,14 +38,28 @@ export class EntityConsumer {
     });
   }
 
-  async #pump(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const msg of messages) {
-        this.#buffer.push(msg);
-        this.#wake?.();
+  #consume(): Promise<ConsumerMessages> {
+    return this.js.consumers
+      .get(this.names.writes, this.names.processorDurable(this.entity))
+      .then((c) => c.consume({ max_messages: this.batchMax * 2 }));
+  }
+
+  /** Moves delivered messages into the buffer; if the subscription ever ends, opens a new one. */
+  async #pump(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        this.#messages ??= await this.#consume();
+        for await (const msg of this.#messages) {
+          this.#buffer.push(msg);
+          this.#wake?.();
+        }
+      } catch (err) {
+        this.log.error({ event: "consumer.pump_failed", entity: this.entity, err });
       }
-    } catch (err) {
-      this.log.error({ event: "consumer.pump_failed", entity: this.entity, err });
+      if (this.#stopping) return;
+      this.log.warn({ event: "consumer.resubscribing", entity: this.entity });
+      this.#messages = null;
+      await Bun.sleep(1_000);
     }
   }
 
