@@ -98,10 +98,16 @@ function runTee(cmd: string, args: string[], env: Record<string, string>): Promi
 async function test(args: string[]): Promise<number> {
   const s = await startInfrastructure();
   const { postgres } = s.infrastructure;
-  // A migrated template: each test file clones it into a database of its own.
-  postgres.psql(`DROP DATABASE IF EXISTS "${TEST_TEMPLATE_DB}"`);
+  // A migrated template: each test file clones it into a database of its own. Migrating is
+  // idempotent; a template whose applied migrations were edited is rebuilt.
   postgres.ensureDatabase(TEST_TEMPLATE_DB);
-  await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
+  try {
+    await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
+  } catch {
+    postgres.psql(`DROP DATABASE IF EXISTS "${TEST_TEMPLATE_DB}"`);
+    postgres.ensureDatabase(TEST_TEMPLATE_DB);
+    await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
+  }
   const started = performance.now();
   const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], {
     A4C_TEST_TEMPLATE_DB: TEST_TEMPLATE_DB,
