@@ -23,8 +23,8 @@ async function timed(component: Component, action: () => Promise<void>): Promise
 async function startInfrastructure() {
   ensureDirs();
   const s = stack();
-  const { postgres, nats, redis } = s.infrastructure;
-  for (const c of [postgres, nats, redis]) await timed(c, () => c.start());
+  const { postgres, nats, redis, elasticsearch } = s.infrastructure;
+  for (const c of [postgres, nats, redis, elasticsearch]) await timed(c, () => c.start());
   postgres.ensureDatabase(DATABASE_NAME);
   await migrateDatabase(databaseUrl(DATABASE_NAME));
   return s;
@@ -74,7 +74,8 @@ async function stop(): Promise<void> {
     say(`${svc.name}: stopping`);
     await svc.stop();
   }
-  for (const c of [s.infrastructure.redis, s.infrastructure.nats, s.infrastructure.postgres]) {
+  const { elasticsearch, redis, nats, postgres } = s.infrastructure;
+  for (const c of [elasticsearch, redis, nats, postgres]) {
     say(`${c.name}: stopping`);
     await c.stop();
   }

@@ -1,3 +1,9 @@
+export {
+  ElasticsearchServer,
+  ES_DEFAULT_HTTP_PORT,
+  ES_DEFAULT_TRANSPORT_PORT,
+  ES_VERSION,
+} from "./components/elasticsearch.ts";
 export { NatsServer } from "./components/nats.ts";
 export { PostgresServer, postgresBinDir } from "./components/postgres.ts";
 export { RedisServer } from "./components/redis.ts";

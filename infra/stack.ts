@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { ElasticsearchServer } from "./components/elasticsearch.ts";
 import { NatsServer } from "./components/nats.ts";
 import { PostgresServer } from "./components/postgres.ts";
 import { RedisServer } from "./components/redis.ts";
@@ -7,6 +8,7 @@ import {
   adminToken,
   DATABASE_NAME,
   databaseUrl,
+  elasticsearchUrl,
   LOCAL,
   LOGS,
   natsUrl,
@@ -22,17 +24,21 @@ export function stack() {
   const postgres = new PostgresServer(join(LOCAL, "postgres"), PORTS.postgres);
   const nats = new NatsServer(join(LOCAL, "nats"), PORTS.nats, PORTS.natsMonitor);
   const redis = new RedisServer(join(LOCAL, "redis"), PORTS.redis);
+  const elasticsearch = new ElasticsearchServer(join(LOCAL, "elasticsearch"), PORTS.elasticsearch, {
+    transportPort: PORTS.elasticsearchTransport,
+  });
   const common = {
     DATABASE_URL: databaseUrl(DATABASE_NAME),
     NATS_URL: natsUrl(),
     REDIS_URL: redisUrl(),
+    ELASTICSEARCH_URL: elasticsearchUrl(),
     A4C_ADMIN_TOKEN: adminToken(),
     A4C_TOKEN_SECRET: tokenSecret(),
   };
   const service = (name: string, port: number) =>
     new ServiceProcess(name, ROOT, RUN, LOGS, port, { ...common, PORT: String(port) });
   return {
-    infrastructure: { postgres, nats, redis },
+    infrastructure: { postgres, nats, redis, elasticsearch },
     services: {
       writeProcessor: service("write-processor", PORTS.processor),
       writeGateway: service("write-gateway", PORTS.gateway),

@@ -21,6 +21,8 @@ export const PORTS = {
   gateway: port("A4C_GATEWAY_PORT", 3000),
   readApi: port("A4C_READ_API_PORT", 3001),
   processor: port("A4C_PROCESSOR_PORT", 3002),
+  elasticsearch: port("A4C_ES_PORT", 59200),
+  elasticsearchTransport: port("A4C_ES_TRANSPORT_PORT", 59300),
 };
 
 export function ensureDirs(): void {
@@ -46,3 +48,4 @@ export const DATABASE_NAME = "a4c";
 export const databaseUrl = (db = DATABASE_NAME, p = PORTS.postgres) => `postgres://a4c@127.0.0.1:${p}/${db}`;
 export const natsUrl = (p = PORTS.nats) => `nats://127.0.0.1:${p}`;
 export const redisUrl = (p = PORTS.redis) => `redis://127.0.0.1:${p}`;
+export const elasticsearchUrl = (p = PORTS.elasticsearch) => `http://127.0.0.1:${p}`;

@@ -95,8 +95,9 @@ export function createApp(d: ReadApiDeps) {
     const encoder = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       start: async (controller) => {
+        let sequence = 0;
         const send = (v: OperationView) =>
-          controller.enqueue(encoder.encode(`event: status\nid: ${v.status}\ndata: ${JSON.stringify(v)}\n\n`));
+          controller.enqueue(encoder.encode(`event: status\nid: ${++sequence}\ndata: ${JSON.stringify(v)}\n\n`));
         let view = first;
         send(view);
         try {

@@ -123,6 +123,7 @@ export class CompletionWaiters {
   /** Resolves when the operation is in the ledger, or after `timeoutMs`, or when `signal` aborts. */
   wait(operationId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
       const done = () => {
         clearTimeout(timer);
         const set = this.#waiting.get(operationId);

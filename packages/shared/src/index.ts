@@ -19,4 +19,5 @@ export * from "./metrics.ts";
 export * from "./nats/connect.ts";
 export * from "./nats/stored.ts";
 export * from "./nats/streams.ts";
+export * from "./search/jobs-index.ts";
 export * from "./shutdown.ts";
