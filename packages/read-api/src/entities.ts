@@ -39,14 +39,17 @@ function workspaceView(w: WorkspaceRow) {
 }
 
 /** Opaque keyset cursor: the sort key of the last item of a page. */
-export function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
+export function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
 }
 
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    if (Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error("bad cursor");
+    const exact = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+    if (!exact.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+      throw new Error("bad cursor");
+    }
     return { createdAt, id };
   } catch {
     throw problems.badRequest("invalid cursor");
@@ -74,7 +77,7 @@ export class EntityService {
     const last = page.at(-1);
     return {
       items: page.map(workspaceView),
-      cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+      cursor: rows.length > limit && last ? encodeCursor(last.created_at_exact, last.id) : null,
     };
   }
 }

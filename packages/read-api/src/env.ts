@@ -9,8 +9,11 @@ export const ReadApiEnv = Type.Object({
   A4C_ADMIN_TOKEN: Type.String({ minLength: 16 }),
   /** Longest `?wait=` a client may ask for, in seconds. */
   A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
-  /** How often waiting long-polls and event streams check for completion, in ms. */
-  A4C_WAIT_POLL_MS: Type.Integer({ minimum: 5, maximum: 5_000, default: 25 }),
+  /**
+   * How often waiting long-polls and event streams check PostgreSQL for completion, in ms. They
+   * are woken at once by the processors' announcements; this only bounds a missed one.
+   */
+  A4C_WAIT_POLL_MS: Type.Integer({ minimum: 5, maximum: 5_000, default: 250 }),
 });
 export type ReadApiEnv = Static<typeof ReadApiEnv>;
 

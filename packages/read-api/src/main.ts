@@ -11,6 +11,16 @@ const { log, names, sql, nats, jsm, shutdown, closeLast } = await bootService("r
 const metrics = readMetrics();
 const cache = new ReadCache(env.REDIS_URL, `a4c:${env.A4C_NAMESPACE}`, log, metrics.cacheErrors);
 const waiters = new CompletionWaiters(sql, env.A4C_WAIT_POLL_MS);
+nats.nc.subscribe(names.operationsSettled, {
+  callback: (err, msg) => {
+    if (err) return;
+    try {
+      waiters.wake(msg.json<string[]>());
+    } catch {
+      log.warn({ event: "settled.unreadable", subject: msg.subject });
+    }
+  },
+});
 
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),

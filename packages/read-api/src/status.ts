@@ -104,8 +104,9 @@ export class StatusService {
 }
 
 /**
- * Long-poll and event-stream waiters share one poller: every `intervalMs` it asks PostgreSQL
- * once for all operations anyone is waiting on, however many clients wait.
+ * Long-poll and event-stream waiters. They wake when a processor announces that their operation
+ * settled (`wake`), and, as a safety net for a missed announcement, one shared poller asks
+ * PostgreSQL every `intervalMs` for all operations anyone is waiting on, however many wait.
  */
 export class CompletionWaiters {
   readonly #waiting = new Map<string, Set<() => void>>();
@@ -140,6 +141,11 @@ export class CompletionWaiters {
     });
   }
 
+  /** Wakes the waiters of these operations (they re-read the status themselves). */
+  wake(operationIds: string[]): void {
+    for (const id of operationIds) for (const done of [...(this.#waiting.get(id) ?? [])]) done();
+  }
+
   async #poll(): Promise<void> {
     if (this.#waiting.size === 0) {
       if (this.#timer) clearInterval(this.#timer);
@@ -148,7 +154,7 @@ export class CompletionWaiters {
     }
     try {
       const done = await getOperations(this.sql, [...this.#waiting.keys()]);
-      for (const record of done) for (const wake of [...(this.#waiting.get(record.operation_id) ?? [])]) wake();
+      this.wake(done.map((r) => r.operation_id));
     } catch {
       // PostgreSQL unavailable: waiters keep waiting until their timeout.
     }

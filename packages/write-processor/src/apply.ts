@@ -1,7 +1,8 @@
 import {
-  applyUserCreate,
-  applyWorkspaceCreate,
+  applyUserCreates,
+  applyWorkspaceCreates,
   applyWorkspaceDelete,
+  type Command,
   type Envelope,
   entityOf,
   getWorkspace,
@@ -43,24 +44,42 @@ export function claimFor(envelope: Envelope, streamSeq: number): OperationClaim 
   };
 }
 
+export interface Pending {
+  envelope: Envelope;
+  claim: OperationClaim;
+}
+
 /**
- * The one statement that claims an operation and applies its effect. Batches send these
- * pipelined, one per message, in a single transaction.
+ * Claims and applies a batch of operations with one statement per kind of command: all user
+ * creations together, all workspace creations together (multi-row, from arrays), then each
+ * deletion. Creations go first, so a create and a delete of one workspace keep their order.
+ * Returns, in input order, what each operation's first statement did.
  */
-export async function firstStatement(
-  tx: TransactionSql,
-  envelope: Envelope,
-  claim: OperationClaim,
-): Promise<FirstStatement> {
-  const c = envelope.command;
-  switch (c.type) {
-    case "user.create":
-      return { ...(await applyUserCreate(tx, claim, c)), applied: true };
-    case "workspace.create":
-      return { ...(await applyWorkspaceCreate(tx, claim, c)), applied: true };
-    case "workspace.delete":
-      return applyWorkspaceDelete(tx, claim, c);
+export async function firstStatements(tx: TransactionSql, items: Pending[]): Promise<FirstStatement[]> {
+  const users: Array<{ claim: OperationClaim; user: Extract<Command, { type: "user.create" }> }> = [];
+  const workspaces: Array<{ claim: OperationClaim; workspace: Extract<Command, { type: "workspace.create" }> }> = [];
+  for (const { envelope, claim } of items) {
+    const c = envelope.command;
+    if (c.type === "user.create") users.push({ claim, user: c });
+    else if (c.type === "workspace.create") workspaces.push({ claim, workspace: c });
   }
+  const [claimedUsers, claimedWorkspaces] = await Promise.all([
+    users.length ? applyUserCreates(tx, users) : new Set<string>(),
+    workspaces.length ? applyWorkspaceCreates(tx, workspaces) : new Set<string>(),
+  ]);
+  return Promise.all(
+    items.map(async ({ envelope, claim }): Promise<FirstStatement> => {
+      const c = envelope.command;
+      switch (c.type) {
+        case "user.create":
+          return { claimed: claimedUsers.has(claim.operationId), applied: true };
+        case "workspace.create":
+          return { claimed: claimedWorkspaces.has(claim.operationId), applied: true };
+        case "workspace.delete":
+          return applyWorkspaceDelete(tx, claim, c);
+      }
+    }),
+  );
 }
 
 /** Settles what the first statement left open: duplicates, reused expired keys, refused deletes. */
@@ -74,7 +93,8 @@ export async function followUp(
   if (!first.claimed) {
     if (await operationExists(tx, claim.operationId)) return { kind: "duplicate" };
     if ((await releaseExpiredKey(tx, claim, retentionHours)) === 0) return { kind: "key_conflict" };
-    const again = await firstStatement(tx, envelope, claim);
+    const [again] = await firstStatements(tx, [{ envelope, claim }]);
+    if (!again) return { kind: "key_conflict" };
     if (!again.claimed) return { kind: "key_conflict" };
     return followUp(tx, envelope, claim, again, retentionHours);
   }

@@ -16,7 +16,14 @@ import {
 } from "@a4c/shared";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { type ApplyResult, claimFor, firstStatement, followUp, permanentFailure } from "./apply.ts";
+import {
+  type ApplyResult,
+  claimFor,
+  type FirstStatement,
+  firstStatements,
+  followUp,
+  permanentFailure,
+} from "./apply.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 
 interface Item {
@@ -29,9 +36,9 @@ export interface BatchOptions {
   entity: Entity;
   maxDeliveries: number;
   retentionHours: number;
+  /** Told, after the commit, which operations now have a final status (wakes waiting readers). */
+  onSettled?: (operationIds: string[]) => void;
 }
-
-const IN_FAILED_TRANSACTION = "25P02";
 
 /** Retry delay for a message that failed `deliveries` times: 200 ms doubling, at most 10 s. */
 export function retryDelayMs(deliveries: number): number {
@@ -61,10 +68,16 @@ export class BatchProcessor {
   async process(msgs: JsMsg[]): Promise<void> {
     const items: Item[] = [];
     const rejects: JsMsg[] = [];
+    const seen = new Set<string>();
     for (const msg of msgs) {
       const envelope = decodeEnvelope(msg.data);
-      if (envelope) items.push({ msg, envelope, claim: claimFor(envelope, msg.seq) });
-      else rejects.push(msg);
+      if (!envelope) rejects.push(msg);
+      else if (!seen.has(envelope.operationId)) {
+        seen.add(envelope.operationId);
+        items.push({ msg, envelope, claim: claimFor(envelope, msg.seq) });
+      }
+      // Else: a redelivery of the message already in this batch (same stream sequence): the
+      // first copy's ack settles it, so it must be neither acked nor NAKed on its own.
     }
     if (rejects.length > 0) await this.#whileUnavailable(rejects, () => this.#reject(rejects));
     if (items.length > 0)
@@ -133,25 +146,20 @@ export class BatchProcessor {
 
   async #run(tx: TransactionSql, items: Item[], isolate: boolean): Promise<ApplyResult[]> {
     const retention = this.opts.retentionHours;
-    if (!isolate) {
-      const firsts = await Promise.allSettled(items.map((i) => firstStatement(tx, i.envelope, i.claim)));
-      const failures = firsts.filter((f): f is PromiseRejectedResult => f.status === "rejected").map((f) => f.reason);
-      if (failures.length > 0) throw failures.find((e) => pgErrorCode(e) !== IN_FAILED_TRANSACTION) ?? failures[0];
+    const settle = async (sql: TransactionSql, batch: Item[]) => {
+      const firsts = await firstStatements(sql, batch);
       const results: ApplyResult[] = [];
-      for (const [n, item] of items.entries()) {
-        const first = (firsts[n] as PromiseFulfilledResult<Awaited<ReturnType<typeof firstStatement>>>).value;
-        results.push(await followUp(tx, item.envelope, item.claim, first, retention));
+      for (const [n, item] of batch.entries()) {
+        results.push(await followUp(sql, item.envelope, item.claim, firsts[n] as FirstStatement, retention));
       }
       return results;
-    }
+    };
+    // Pipelined statements fail in order, so the first rejection is the cause, not "aborted".
+    if (!isolate) return settle(tx, items);
     const results: ApplyResult[] = [];
     for (const item of items) {
       try {
-        results.push(
-          await tx.savepoint(async (sp) =>
-            followUp(sp, item.envelope, item.claim, await firstStatement(sp, item.envelope, item.claim), retention),
-          ),
-        );
+        results.push(...(await tx.savepoint((sp) => settle(sp, [item]))));
       } catch (err) {
         if (classifyPgError(err) !== "permanent") throw err;
         const failure = permanentFailure(err);
@@ -164,6 +172,7 @@ export class BatchProcessor {
 
   #settle(items: Item[], results: ApplyResult[]): void {
     const now = Date.now();
+    this.opts.onSettled?.(items.map((i) => i.claim.operationId));
     for (const [n, item] of items.entries()) {
       const result = results[n] as ApplyResult;
       const outcome = result.kind === "applied" ? "completed" : result.kind;
@@ -197,6 +206,7 @@ export class BatchProcessor {
       insertFailedOperation(tx, item.claim, "gave_up", `gave up after ${deliveries} deliveries: ${message}`),
     );
     this.log.error({ event: "operation.gave_up", operationId, deliveries, err });
+    this.opts.onSettled?.([operationId]);
     this.metrics.messages.inc({ entity: this.opts.entity, outcome: "gave_up" });
     item.msg.ack();
   }

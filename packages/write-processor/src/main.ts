@@ -32,7 +32,13 @@ for (const entity of ENTITIES) {
     sql,
     js,
     names,
-    { entity, maxDeliveries: env.A4C_MAX_DELIVERIES, retentionHours: env.A4C_RETENTION_HOURS },
+    {
+      entity,
+      maxDeliveries: env.A4C_MAX_DELIVERIES,
+      retentionHours: env.A4C_RETENTION_HOURS,
+      // Best effort: a reader that misses this finds the status by its own polling.
+      onSettled: (ids) => nats.nc.publish(names.operationsSettled, JSON.stringify(ids)),
+    },
     metrics,
     log.child({ component: "batch", entity }),
     () => shutdown.isShuttingDown,

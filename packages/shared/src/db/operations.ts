@@ -17,17 +17,28 @@ export interface OperationClaim {
 }
 
 /**
- * The ledger insert that every apply statement starts with, as a fragment for its first CTE:
- * it returns a row only when this operation (and its key) was not applied before.
+ * The first two CTEs of every apply statement, for any number of operations at once: `claim`
+ * (their ledger columns, unnested from arrays) and `op`, the ledger insert, which returns only
+ * the operations (and keys) not applied before. Effects join `op`, so they happen only for those.
  */
-export function claimOperation(tx: TransactionSql, c: OperationClaim) {
+export function claimOperations(tx: TransactionSql, claims: OperationClaim[]) {
+  const col = <T>(f: (c: OperationClaim) => T) => claims.map(f);
   return tx`
-    INSERT INTO write_operations (operation_id, user_id, idempotency_key, fingerprint, entity_table, entity_id,
-                                  op_type, status, job_id, stream_seq, created_at)
-    VALUES (${c.operationId}, ${c.actor}, ${c.idempotencyKey}, ${c.fingerprint}, ${c.entityTable}, ${c.entityId},
-            ${c.opType}, 'completed', ${c.jobId}, ${c.streamSeq}, ${c.acceptedAt}::timestamptz)
-    ON CONFLICT DO NOTHING
-    RETURNING operation_id`;
+    claim AS (
+      SELECT * FROM unnest(
+        ${col((c) => c.operationId)}::text[], ${col((c) => c.actor)}::text[], ${col((c) => c.idempotencyKey)}::text[],
+        ${col((c) => c.fingerprint)}::text[], ${col((c) => c.entityTable)}::text[], ${col((c) => c.entityId)}::uuid[],
+        ${col((c) => c.opType)}::text[], ${col((c) => c.jobId)}::uuid[], ${col((c) => c.streamSeq)}::bigint[],
+        ${col((c) => c.acceptedAt)}::timestamptz[]
+      ) AS t(operation_id, actor, idempotency_key, fingerprint, entity_table, entity_id, op_type, job_id, stream_seq, accepted_at)
+    ), op AS (
+      INSERT INTO write_operations (operation_id, user_id, idempotency_key, fingerprint, entity_table, entity_id,
+                                    op_type, status, job_id, stream_seq, created_at)
+      SELECT operation_id, actor, idempotency_key, fingerprint, entity_table, entity_id,
+             op_type, 'completed', job_id, stream_seq, accepted_at FROM claim
+      ON CONFLICT DO NOTHING
+      RETURNING operation_id
+    )`;
 }
 
 /** Marks an operation failed inside the transaction that claimed it. */

@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from "./client.ts";
-import { claimOperation, type OperationClaim } from "./operations.ts";
+import { claimOperations, type OperationClaim } from "./operations.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -12,25 +12,38 @@ export interface UserRow {
   updated_at: Date;
 }
 
+export interface NewUser {
+  userId: string;
+  name: string;
+  email: string;
+  tokenHash: string;
+}
+
 /**
- * Claims the operation and creates the user in one statement; `claimed` is false when the
- * ledger already holds this operation (or its key), and then nothing was written.
+ * Claims the operations and creates their users in one statement. Returns the ids of the
+ * operations claimed now; for the others the ledger already held them and nothing was written.
  */
-export async function applyUserCreate(
+export async function applyUserCreates(
   tx: TransactionSql,
-  c: OperationClaim,
-  u: { userId: string; name: string; email: string; tokenHash: string },
-): Promise<{ claimed: boolean }> {
-  const [row] = await tx<{ claimed: number }[]>`
-    WITH op AS (
-      ${claimOperation(tx, c)}
+  items: Array<{ claim: OperationClaim; user: NewUser }>,
+): Promise<Set<string>> {
+  const col = <T>(f: (i: (typeof items)[number]) => T) => items.map(f);
+  const rows = await tx<{ operation_id: string }[]>`
+    WITH ${claimOperations(
+      tx,
+      items.map((i) => i.claim),
+    )}, data AS (
+      SELECT * FROM unnest(
+        ${col((i) => i.claim.operationId)}::text[], ${col((i) => i.user.userId)}::uuid[], ${col((i) => i.user.name)}::text[],
+        ${col((i) => i.user.email)}::text[], ${col((i) => i.user.tokenHash)}::text[]
+      ) AS d(operation_id, id, name, email, token_hash)
     ), u AS (
       INSERT INTO users (id, name, email, token_hash)
-      SELECT ${u.userId}, ${u.name}, ${u.email}, decode(${u.tokenHash}, 'hex') FROM op
+      SELECT d.id, d.name, d.email, decode(d.token_hash, 'hex') FROM data d JOIN op USING (operation_id)
       RETURNING id
     )
-    SELECT (SELECT count(*) FROM op)::int AS claimed`;
-  return { claimed: (row?.claimed ?? 0) > 0 };
+    SELECT operation_id FROM op`;
+  return new Set(rows.map((r) => r.operation_id));
 }
 
 export async function getUser(db: Db, id: string): Promise<UserRow | null> {

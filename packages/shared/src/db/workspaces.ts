@@ -1,6 +1,6 @@
 import { DELETABLE_WORKSPACE_STATUSES } from "../domain/states.ts";
 import type { Sql, TransactionSql } from "./client.ts";
-import { claimOperation, type OperationClaim } from "./operations.ts";
+import { claimOperations, type OperationClaim } from "./operations.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -14,31 +14,53 @@ export interface WorkspaceRow {
   version: string;
   created_at: Date;
   updated_at: Date;
+  /** created_at at full (microsecond) precision, for keyset cursors; JS dates keep only ms. */
+  created_at_exact: string;
 }
 
 const WORKSPACE_COLUMNS =
-  "id::text, user_id::text, project_name, image, status, host_id::text, version::text, created_at, updated_at";
+  "id::text, user_id::text, project_name, image, status, host_id::text, version::text, created_at, updated_at, " +
+  "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at_exact";
 
-/** Claims the operation, then creates the workspace (CREATING) and its WORKSPACE_CREATE job (SCHEDULED). */
-export async function applyWorkspaceCreate(
+export interface NewWorkspace {
+  userId: string;
+  workspaceId: string;
+  jobId: string;
+  projectName: string;
+  image: string;
+}
+
+/**
+ * Claims the operations, then creates each claimed one's workspace (CREATING) and its
+ * WORKSPACE_CREATE job (SCHEDULED), all in one statement. Returns the operation ids claimed now.
+ */
+export async function applyWorkspaceCreates(
   tx: TransactionSql,
-  c: OperationClaim,
-  w: { userId: string; workspaceId: string; jobId: string; projectName: string; image: string },
-): Promise<{ claimed: boolean }> {
-  const [row] = await tx<{ claimed: number }[]>`
-    WITH op AS (
-      ${claimOperation(tx, c)}
+  items: Array<{ claim: OperationClaim; workspace: NewWorkspace }>,
+): Promise<Set<string>> {
+  const col = <T>(f: (i: (typeof items)[number]) => T) => items.map(f);
+  const rows = await tx<{ operation_id: string }[]>`
+    WITH ${claimOperations(
+      tx,
+      items.map((i) => i.claim),
+    )}, data AS (
+      SELECT * FROM unnest(
+        ${col((i) => i.claim.operationId)}::text[], ${col((i) => i.workspace.workspaceId)}::uuid[],
+        ${col((i) => i.workspace.jobId)}::uuid[], ${col((i) => i.workspace.userId)}::uuid[],
+        ${col((i) => i.workspace.projectName)}::text[], ${col((i) => i.workspace.image)}::text[]
+      ) AS d(operation_id, workspace_id, job_id, user_id, project_name, image)
     ), ws AS (
       INSERT INTO workspace (id, user_id, project_name, image, status)
-      SELECT ${w.workspaceId}, ${w.userId}, ${w.projectName}, ${w.image}, 'CREATING' FROM op
-      RETURNING id, user_id
+      SELECT d.workspace_id, d.user_id, d.project_name, d.image, 'CREATING' FROM data d JOIN op USING (operation_id)
+      RETURNING id
     ), jb AS (
       INSERT INTO job (id, type, status, step, user_id, workspace_id, operation_id)
-      SELECT ${w.jobId}, 'WORKSPACE_CREATE', 'SCHEDULED', 'queued', ws.user_id, ws.id, ${c.operationId} FROM ws
+      SELECT d.job_id, 'WORKSPACE_CREATE', 'SCHEDULED', 'queued', d.user_id, d.workspace_id, d.operation_id
+      FROM data d JOIN op USING (operation_id)
       RETURNING id
     )
-    SELECT (SELECT count(*) FROM op)::int AS claimed`;
-  return { claimed: (row?.claimed ?? 0) > 0 };
+    SELECT operation_id FROM op`;
+  return new Set(rows.map((r) => r.operation_id));
 }
 
 /**
@@ -51,9 +73,7 @@ export async function applyWorkspaceDelete(
   w: { userId: string; workspaceId: string; jobId: string },
 ): Promise<{ claimed: boolean; applied: boolean }> {
   const [row] = await tx<{ claimed: number; applied: number }[]>`
-    WITH op AS (
-      ${claimOperation(tx, c)}
-    ), ws AS (
+    WITH ${claimOperations(tx, [c])}, ws AS (
       UPDATE workspace SET status = 'DELETING', version = version + 1, updated_at = now()
       WHERE id = ${w.workspaceId} AND user_id = ${w.userId}
         AND status = ANY(${DELETABLE_WORKSPACE_STATUSES as unknown as string[]})
@@ -83,7 +103,8 @@ export async function listWorkspaces(
   if (after) {
     return db<WorkspaceRow[]>`
       SELECT ${db.unsafe(WORKSPACE_COLUMNS)} FROM workspace
-      WHERE user_id = ${userId} AND (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)
+      -- ::text first: postgres.js would send a timestamptz parameter through a JS Date (ms only).
+      WHERE user_id = ${userId} AND (created_at, id) < (${after.createdAt}::text::timestamptz, ${after.id}::uuid)
       ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
   }
   return db<WorkspaceRow[]>`

@@ -30,6 +30,10 @@ export class StreamNames {
   dlqSubject(entity: Entity, keyHash: string): string {
     return `${this.namespace}dlq.writes.${entity}.${keyHash}`;
   }
+  /** Core NATS subject (not stored) on which processors announce settled operation ids. */
+  get operationsSettled(): string {
+    return `${this.namespace}events.operations.settled`;
+  }
   processorDurable(entity: Entity): string {
     return `${this.namespace}processor-${entity}`;
   }
