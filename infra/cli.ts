@@ -25,6 +25,8 @@ async function startInfrastructure() {
   const s = stack();
   const { postgres, nats, redis, elasticsearch } = s.infrastructure;
   for (const c of [postgres, nats, redis, elasticsearch]) await timed(c, () => c.start());
+  // Started here, before any test runner, so that no test process owns them.
+  for (const h of s.hosts) await timed(h, () => h.start());
   postgres.ensureDatabase(DATABASE_NAME);
   await migrateDatabase(databaseUrl(DATABASE_NAME));
   return s;
@@ -42,7 +44,7 @@ async function migrateDatabase(url: string): Promise<void> {
 
 async function printStatus(): Promise<boolean> {
   const s = stack();
-  const all: Component[] = [...Object.values(s.infrastructure), ...Object.values(s.services)];
+  const all: Component[] = [...Object.values(s.infrastructure), ...s.hosts, ...Object.values(s.services)];
   let allUp = true;
   for (const c of all) {
     const st = await c.status();
@@ -73,6 +75,10 @@ async function stop(): Promise<void> {
   for (const svc of [s.services.writeGateway, s.services.readApi, s.services.writeProcessor]) {
     say(`${svc.name}: stopping`);
     await svc.stop();
+  }
+  for (const h of s.hosts) {
+    say(`${h.name}: stopping`);
+    await h.stop();
   }
   const { elasticsearch, redis, nats, postgres } = s.infrastructure;
   for (const c of [elasticsearch, redis, nats, postgres]) {

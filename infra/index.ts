@@ -10,4 +10,5 @@ export { RedisServer } from "./components/redis.ts";
 export { ServiceProcess } from "./components/service.ts";
 export * from "./lib/paths.ts";
 export * from "./lib/shell.ts";
+export * from "./lib/ssh-keys.ts";
 export { stack } from "./stack.ts";

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { dockerHosts } from "./components/docker-host.ts";
 import { ElasticsearchServer } from "./components/elasticsearch.ts";
 import { NatsServer } from "./components/nats.ts";
 import { PostgresServer } from "./components/postgres.ts";
@@ -35,10 +36,12 @@ export function stack() {
     A4C_ADMIN_TOKEN: adminToken(),
     A4C_TOKEN_SECRET: tokenSecret(),
   };
+  const hosts = dockerHosts(LOCAL, PORTS.hostSsh);
   const service = (name: string, port: number) =>
     new ServiceProcess(name, ROOT, RUN, LOGS, port, { ...common, PORT: String(port) });
   return {
     infrastructure: { postgres, nats, redis, elasticsearch },
+    hosts,
     services: {
       writeProcessor: service("write-processor", PORTS.processor),
       writeGateway: service("write-gateway", PORTS.gateway),

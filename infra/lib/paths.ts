@@ -22,6 +22,8 @@ export const PORTS = {
   readApi: port("A4C_READ_API_PORT", 3001),
   processor: port("A4C_PROCESSOR_PORT", 3002),
   elasticsearch: port("A4C_ES_PORT", 59200),
+  /** First of the simulated hosts' sshd ports (one per host, consecutive). */
+  hostSsh: port("A4C_HOST_SSH_PORT", 52201),
   elasticsearchTransport: port("A4C_ES_TRANSPORT_PORT", 59300),
 };
 
