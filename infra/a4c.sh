@@ -7,4 +7,6 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
   echo "[a4c] installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# kafkajs under Bun warns about a negative timeout that it then clamps; keep the output readable.
+export NODE_NO_WARNINGS=1
 exec node_modules/.bin/bun infra/cli.ts "$@"

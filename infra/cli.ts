@@ -23,12 +23,13 @@ async function timed(component: Component, action: () => Promise<void>): Promise
 async function startInfrastructure() {
   ensureDirs();
   const s = stack();
-  const { postgres, nats, redis, elasticsearch } = s.infrastructure;
-  for (const c of [postgres, nats, redis, elasticsearch]) await timed(c, () => c.start());
+  const { postgres, nats, redis, elasticsearch, kafka } = s.infrastructure;
+  for (const c of [postgres, nats, redis, elasticsearch, kafka]) await timed(c, () => c.start());
   // Started here, before any test runner, so that no test process owns them.
   for (const h of s.hosts) await timed(h, () => h.start());
   postgres.ensureDatabase(DATABASE_NAME);
   await migrateDatabase(databaseUrl(DATABASE_NAME));
+  for (const c of [s.cdc.debeziumNats, s.cdc.debeziumKafka]) await timed(c, () => c.start());
   return s;
 }
 
@@ -44,7 +45,12 @@ async function migrateDatabase(url: string): Promise<void> {
 
 async function printStatus(): Promise<boolean> {
   const s = stack();
-  const all: Component[] = [...Object.values(s.infrastructure), ...s.hosts, ...Object.values(s.services)];
+  const all: Component[] = [
+    ...Object.values(s.infrastructure),
+    ...Object.values(s.cdc),
+    ...s.hosts,
+    ...Object.values(s.services),
+  ];
   let allUp = true;
   for (const c of all) {
     const st = await c.status();
@@ -76,12 +82,9 @@ async function stop(): Promise<void> {
     say(`${svc.name}: stopping`);
     await svc.stop();
   }
-  for (const h of s.hosts) {
-    say(`${h.name}: stopping`);
-    await h.stop();
-  }
-  const { elasticsearch, redis, nats, postgres } = s.infrastructure;
-  for (const c of [elasticsearch, redis, nats, postgres]) {
+  const { debeziumKafka, debeziumNats } = s.cdc;
+  const { kafka, elasticsearch, redis, nats, postgres } = s.infrastructure;
+  for (const c of [...s.hosts, debeziumKafka, debeziumNats, kafka, elasticsearch, redis, nats, postgres]) {
     say(`${c.name}: stopping`);
     await c.stop();
   }

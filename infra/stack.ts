@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import { debeziumToKafka, debeziumToNats } from "./components/debezium.ts";
 import { dockerHosts } from "./components/docker-host.ts";
 import { ElasticsearchServer } from "./components/elasticsearch.ts";
+import { KafkaServer } from "./components/kafka.ts";
 import { NatsServer } from "./components/nats.ts";
 import { PostgresServer } from "./components/postgres.ts";
 import { RedisServer } from "./components/redis.ts";
@@ -33,14 +35,31 @@ export function stack() {
     NATS_URL: natsUrl(),
     REDIS_URL: redisUrl(),
     ELASTICSEARCH_URL: elasticsearchUrl(),
+    KAFKA_BROKERS: `127.0.0.1:${PORTS.kafka}`,
     A4C_ADMIN_TOKEN: adminToken(),
     A4C_TOKEN_SECRET: tokenSecret(),
   };
+  const kafka = new KafkaServer(join(LOCAL, "kafka"), PORTS.kafka, PORTS.kafkaController);
+  const cdcBase = { distDir: join(LOCAL, "debezium", "dist"), postgresPort: PORTS.postgres, database: DATABASE_NAME };
+  const debeziumNats = debeziumToNats({
+    ...cdcBase,
+    dir: join(LOCAL, "debezium", "nats"),
+    httpPort: PORTS.debeziumNats,
+    natsUrl: natsUrl(),
+  });
+  const debeziumKafka = debeziumToKafka({
+    ...cdcBase,
+    dir: join(LOCAL, "debezium", "kafka"),
+    httpPort: PORTS.debeziumKafka,
+    brokers: kafka.brokers,
+  });
   const hosts = dockerHosts(LOCAL, PORTS.hostSsh);
   const service = (name: string, port: number) =>
     new ServiceProcess(name, ROOT, RUN, LOGS, port, { ...common, PORT: String(port) });
   return {
-    infrastructure: { postgres, nats, redis, elasticsearch },
+    infrastructure: { postgres, nats, redis, elasticsearch, kafka },
+    /** Change-data capture; started after migrations, which create the publications. */
+    cdc: { debeziumNats, debeziumKafka },
     hosts,
     services: {
       writeProcessor: service("write-processor", PORTS.processor),

@@ -21,6 +21,10 @@ export const PORTS = {
   gateway: port("A4C_GATEWAY_PORT", 3000),
   readApi: port("A4C_READ_API_PORT", 3001),
   processor: port("A4C_PROCESSOR_PORT", 3002),
+  kafka: port("A4C_KAFKA_PORT", 59092),
+  kafkaController: port("A4C_KAFKA_CONTROLLER_PORT", 59093),
+  debeziumNats: port("A4C_DEBEZIUM_NATS_PORT", 58081),
+  debeziumKafka: port("A4C_DEBEZIUM_KAFKA_PORT", 58082),
   elasticsearch: port("A4C_ES_PORT", 59200),
   /** First of the simulated hosts' sshd ports (one per host, consecutive). */
   hostSsh: port("A4C_HOST_SSH_PORT", 52201),
