@@ -7,6 +7,7 @@ import {
   getRejectedOperation,
   isTerminal,
   type JetStreamManager,
+  type OperationRef,
   type OperationView,
   type Principal,
   parseOperationId,
@@ -54,7 +55,7 @@ export class StatusService {
     return found.view;
   }
 
-  async #find(operationId: string, ref: NonNullable<ReturnType<typeof parseOperationId>>): Promise<Owned | null> {
+  async #find(operationId: string, ref: OperationRef): Promise<Owned | null> {
     const cached = await this.cache.get<Owned>(`op:${operationId}`);
     if (cached) {
       this.metrics.statusSource.inc({ source: "cache" });
@@ -68,20 +69,6 @@ export class StatusService {
         this.metrics.statusSource.inc({ source: "postgres" });
         await this.cache.set(`op:${operationId}`, owned, TERMINAL_TTL_SECONDS);
         return owned;
-      }
-      const rejected = await getRejectedOperation(this.sql, operationId);
-      if (rejected) {
-        // The message could not be read, so its owner is unknown: only the admin sees it.
-        return {
-          owner: "admin",
-          view: {
-            operationId,
-            status: "failed",
-            entity: { type: ref.entity, id: "" },
-            error: { code: "unparsable", message: rejected.reason },
-            links: { self: `/status/${operationId}` },
-          },
-        };
       }
     } catch (err) {
       if (classifyPgError(err) === "permanent") throw err;
@@ -97,9 +84,26 @@ export class StatusService {
       this.metrics.statusSource.inc({ source: "stream" });
       return { owner: stored.envelope.actor, view: viewFromPending(stored.envelope) };
     }
-    // Not in the ledger and not in the stream: unknown — unless the ledger could not be asked.
+    // Not in the ledger and not waiting in the stream: unknown, unless the ledger could not be
+    // asked, or the processor rejected the message as unreadable (rare, so asked last).
     if (postgresDown) throw new UnavailableError("postgres", { cause: postgresDown });
-    return null;
+    return stored ? null : this.#rejected(operationId, ref);
+  }
+
+  /** A message the processor could not read; its owner is unknown, so only the admin sees it. */
+  async #rejected(operationId: string, ref: OperationRef): Promise<Owned | null> {
+    const rejected = await getRejectedOperation(this.sql, operationId);
+    if (!rejected) return null;
+    return {
+      owner: "admin",
+      view: {
+        operationId,
+        status: "failed",
+        entity: { type: ref.entity, id: "" },
+        error: { code: "unparsable", message: rejected.reason },
+        links: { self: `/status/${operationId}` },
+      },
+    };
   }
 }
 
