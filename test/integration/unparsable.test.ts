@@ -1,7 +1,6 @@
 /** A message that is not a write envelope is recorded, kept in the DLQ, and does not stop the consumer. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@a4c/shared";
-import { headers } from "@nats-io/transport-node";
 import { createUser, get, post, settle } from "../helpers/client.ts";
 import { serviceLog, startStack, type TestStack } from "../helpers/stack.ts";
 
@@ -15,10 +14,8 @@ test("garbage on the stream: recorded, DLQ'd, terminated; later writes still com
   const user = await createUser(stack);
   const js = jetstream(stack.nc);
   const operationId = "op-w-0123456789abcdef01234567-0123456789ab";
-  const h = headers();
-  h.set("A4C-Operation-Id", operationId);
   const ack = await js.publish(stack.names.writesSubject("workspaces", "0123456789abcdef01234567"), "{not json", {
-    headers: h,
+    msgID: operationId,
   });
   await js.publish(
     stack.names.writesSubject("workspaces", "fedcba9876543210fedcba98"),

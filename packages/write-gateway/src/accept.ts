@@ -14,7 +14,6 @@ import {
   UnavailableError,
 } from "@a4c/shared";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
 
 export interface WriteRequest {
   actor: string;
@@ -65,13 +64,11 @@ export class AcceptService {
       acceptedAt: new Date().toISOString(),
       command: req.command(operationId),
     };
-    const h = natsHeaders();
-    h.set("A4C-Operation-Id", operationId);
     try {
+      // The operation id travels as Nats-Msg-Id too, so even an unreadable body can be traced.
       await this.js.publish(this.names.writesSubject(req.entity, hash), JSON.stringify(envelope), {
         msgID: operationId,
         expect: { lastSubjectSequence: 0 },
-        headers: h,
         timeout: this.publishTimeoutMs,
       });
     } catch (err) {

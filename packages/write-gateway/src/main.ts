@@ -28,7 +28,7 @@ const app = createApp({
   tokenSecret: env.A4C_TOKEN_SECRET,
   // Ready means a write can be accepted now: JetStream answers. PostgreSQL is not needed to accept.
   ready: async () => ({ nats: natsCheck(nats) }),
-}).listen({ port: env.PORT, hostname: env.HOST, maxRequestBodySize: 1024 * 1024 });
+}).listen({ port: env.PORT, hostname: env.HOST, maxRequestBodySize: 1024 * 1024, reusePort: true });
 
 log.info({ event: "gateway.listening", port: env.PORT, stream: names.writes });
 

@@ -213,7 +213,7 @@ export class BatchProcessor {
 
   async #reject(msgs: JsMsg[]): Promise<void> {
     for (const msg of msgs) {
-      const header = msg.headers?.get("A4C-Operation-Id") ?? "";
+      const header = msg.headers?.get("Nats-Msg-Id") ?? "";
       const operationId = parseOperationId(header) ? header : null;
       const reason = "unparsable: not a valid write envelope";
       await this.#toDlq(msg, "unparsable", reason, msg.subject.split(".").pop() ?? "unknown");
@@ -237,7 +237,7 @@ export class BatchProcessor {
     h.set("A4C-Detail", reason.slice(0, 1000).replace(/[\r\n]+/g, " "));
     h.set("A4C-Source-Seq", String(msg.seq));
     h.set("A4C-Source-Subject", msg.subject);
-    const operationId = msg.headers?.get("A4C-Operation-Id");
+    const operationId = msg.headers?.get("Nats-Msg-Id");
     if (operationId) h.set("A4C-Operation-Id", operationId);
     try {
       await this.js.publish(this.names.dlqSubject(this.opts.entity, keyHash), msg.data, {
