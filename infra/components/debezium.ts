@@ -23,7 +23,8 @@ export const DEBEZIUM_VERSION = "2.7.3.Final";
 /** Publications made by migration 0003; Debezium never creates or alters them. */
 export const CDC_PUBLICATION = "a4c_cdc";
 export const CDC_JOB_PUBLICATION = "a4c_cdc_job";
-export const CDC_TABLES = ["users", "workspace", "job"] as const;
+// write_operations: the read-api wakes status waiters and invalidates cached statuses from its rows (0004).
+export const CDC_TABLES = ["users", "workspace", "job", "write_operations"] as const;
 /** The stream the NATS-sink instance publishes into (the name the sink itself would use). */
 export const DEBEZIUM_STREAM = "DebeziumStream";
 

@@ -2,10 +2,16 @@
  * Reading Debezium change events in tests: collectors that keep consuming a JetStream subject or a
  * Kafka topic in the background, and a bounded wait for what a test expects to have arrived.
  */
-import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kafka, logLevel } from "kafkajs";
+import { type DebeziumServer, debeziumToNats } from "../../infra/components/debezium.ts";
+import { LOCAL, PORTS } from "../../infra/lib/paths.ts";
 import { sleep } from "../../infra/lib/shell.ts";
+import { freePort } from "./ports.ts";
 
 /** A Debezium change event as the JSON converter writes it with schemas disabled. */
 export interface ChangeEvent {
@@ -86,4 +92,67 @@ export async function collectKafka(brokers: string[], topic: string, groupId: st
 /** The events about one row, in arrival order. */
 export function eventsFor(received: Received[], id: string): Received[] {
   return received.filter((r) => (r.event.after?.id ?? r.event.before?.id) === id);
+}
+
+/**
+ * A private Debezium A (→ JetStream) on a test's own database, with its own slot, topic prefix,
+ * stream and folder, so a test can stop it without disturbing the launcher's instance.
+ */
+export interface PrivateFeed {
+  stream: string;
+  prefix: string;
+  debezium: DebeziumServer;
+  /** Stops the instance and removes its slot, stream and files. */
+  remove(): Promise<void>;
+}
+
+export function privateFeedNames(label: string): { run: string; stream: string; prefix: string } {
+  const run = randomBytes(4).toString("hex");
+  const tag = label.replace(/[^a-z0-9]/g, "");
+  return { run, stream: `CDC${tag}${run}`.toUpperCase(), prefix: `cdc${tag}${run}` };
+}
+
+export async function startPrivateFeed(
+  names: { run: string; stream: string; prefix: string },
+  database: string,
+  natsUrl: string,
+): Promise<PrivateFeed> {
+  const dir = join(LOCAL, "test", `feed-${names.prefix}`);
+  const debezium = debeziumToNats({
+    dir,
+    distDir: join(LOCAL, "debezium", "dist"),
+    postgresPort: PORTS.postgres,
+    database,
+    httpPort: await freePort(),
+    topicPrefix: names.prefix,
+    slot: `a4c_cdc_t_${names.run}`,
+    natsUrl,
+    stream: names.stream,
+  });
+  const remove = async () => {
+    await debezium.stop().catch(() => {});
+    await debezium.dropSlot().catch(() => {});
+    const nc = await connect({ servers: natsUrl });
+    await (await jetstreamManager(nc)).streams.delete(names.stream).catch(() => {});
+    await nc.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await debezium.start(180_000);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { ...names, debezium, remove };
+}
+
+/** The value of a Prometheus counter (summed over labels matching `labels`) from /metrics. */
+export async function metricValue(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").at(-1));
+  }
+  return sum;
 }

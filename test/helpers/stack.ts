@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createSql, jetstream, jetstreamManager, migrate, type Sql, StreamNames } from "@a4c/shared";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { LOCAL, NatsServer, PORTS, PostgresServer, ROOT, ServiceProcess } from "../../infra/index.ts";
+import { LOCAL, NatsServer, PORTS, PostgresServer, RedisServer, ROOT, ServiceProcess } from "../../infra/index.ts";
 import { freePort } from "./ports.ts";
 
 export interface StackOptions {
@@ -20,6 +20,12 @@ export interface StackOptions {
   /** Use private instances instead of the launcher's shared ones. */
   postgres?: PostgresServer;
   nats?: NatsServer;
+  redis?: RedisServer;
+  /**
+   * The change feed the read-api invalidates its cache from (a private Debezium's stream and topic
+   * prefix, see helpers/cdc.ts). Without it the read-api runs with no feed: it caches nothing.
+   */
+  cdc?: { stream: string; prefix: string };
 }
 
 export interface TestStack {
@@ -59,6 +65,14 @@ export async function privateNats(label: string): Promise<NatsServer> {
   return nats;
 }
 
+/** A private Redis; for tests that stop it. */
+export async function privateRedis(label: string): Promise<RedisServer> {
+  const dir = join(LOCAL, "test", `${label}-redis-${randomBytes(3).toString("hex")}`);
+  const redis = new RedisServer(dir, await freePort());
+  await redis.start();
+  return redis;
+}
+
 export async function startStack(label: string, opts: StackOptions = {}): Promise<TestStack> {
   const namespace = `t${randomBytes(4).toString("hex")}_`;
   const dir = join(LOCAL, "test", `${label}-${namespace}`);
@@ -81,7 +95,12 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const common = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
-    REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${PORTS.redis}`,
+    REDIS_URL: opts.redis
+      ? `redis://127.0.0.1:${opts.redis.port}`
+      : (process.env.REDIS_URL ?? `redis://127.0.0.1:${PORTS.redis}`),
+    A4C_CDC_ENABLED: opts.cdc ? "true" : "false",
+    A4C_CDC_STREAM: opts.cdc?.stream ?? "DebeziumStream",
+    A4C_CDC_PREFIX: opts.cdc?.prefix ?? "cdc",
     A4C_NAMESPACE: namespace,
     A4C_ADMIN_TOKEN: adminToken,
     A4C_TOKEN_SECRET: randomBytes(18).toString("base64url"),

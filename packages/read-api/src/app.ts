@@ -168,5 +168,14 @@ export function createApp(d: ReadApiDeps) {
         if (!ws || !mayActFor(p, ws.userId)) throw problems.notFound("no such workspace");
         return Response.json(ws);
       }),
+    )
+    .get("/v1/jobs/:jobId", ({ request, params }) =>
+      read("/v1/jobs/:jobId", request, async (p) => {
+        requireUuid(params.jobId, "jobId");
+        const job = await d.entities.job(params.jobId);
+        // Another user's job is as unknown as a job that does not exist.
+        if (!job || !mayActFor(p, job.userId)) throw problems.notFound("no such job");
+        return Response.json(job);
+      }),
     );
 }

@@ -1,12 +1,16 @@
 import {
+  cacheKeys,
+  getJob,
   getUser,
   getWorkspace,
+  type JobRow,
   listWorkspaces,
   problems,
   type Sql,
   type UserRow,
   type WorkspaceRow,
 } from "@a4c/shared";
+import type { ReadCache } from "./cache.ts";
 
 export interface Page<T> {
   items: T[];
@@ -38,6 +42,25 @@ function workspaceView(w: WorkspaceRow) {
   };
 }
 
+function jobView(j: JobRow) {
+  return {
+    id: j.id,
+    type: j.type,
+    status: j.status,
+    step: j.step,
+    userId: j.user_id,
+    workspaceId: j.workspace_id,
+    operationId: j.operation_id,
+    attempts: j.attempts,
+    error: j.error_code ? { code: j.error_code, message: j.error_message } : null,
+    version: Number(j.version),
+    createdAt: j.created_at,
+    updatedAt: j.updated_at,
+    startedAt: j.started_at,
+    finishedAt: j.finished_at,
+  };
+}
+
 /** Opaque keyset cursor: the sort key of the last item of a page. */
 export function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
@@ -56,22 +79,53 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   }
 }
 
-/** Entity reads straight from PostgreSQL (the cache in front of them comes with CDC invalidation). */
+type WorkspaceView = ReturnType<typeof workspaceView>;
+
+/**
+ * Entity reads, cache-aside: each read model under the name its change events invalidate
+ * (see `invalidationFor`). Values are views, so a hit costs no mapping; JSON turns their dates
+ * into the same ISO strings a fresh read answers.
+ */
 export class EntityService {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly cache: ReadCache,
+  ) {}
 
-  async user(id: string) {
-    const u = await getUser(this.sql, id);
-    return u ? userView(u) : null;
+  user(id: string) {
+    return this.cache.through("user", cacheKeys.user(id), "", async () => {
+      const u = await getUser(this.sql, id);
+      return u ? userView(u) : null;
+    });
   }
 
-  async workspace(id: string) {
-    const w = await getWorkspace(this.sql, id);
-    return w ? workspaceView(w) : null;
+  workspace(id: string) {
+    return this.cache.through("workspace", cacheKeys.workspace(id), "", async () => {
+      const w = await getWorkspace(this.sql, id);
+      return w ? workspaceView(w) : null;
+    });
   }
 
-  async workspaces(userId: string, limit: number, cursor?: string): Promise<Page<ReturnType<typeof workspaceView>>> {
+  job(id: string) {
+    return this.cache.through("job", cacheKeys.job(id), "", async () => {
+      const j = await getJob(this.sql, id);
+      return j ? jobView(j) : null;
+    });
+  }
+
+  /** Every page of a user's list is a field of one name, so one change invalidates them all. */
+  async workspaces(userId: string, limit: number, cursor?: string): Promise<Page<WorkspaceView>> {
     const after = cursor ? decodeCursor(cursor) : undefined;
+    const page = await this.cache.through(
+      "workspaces",
+      cacheKeys.workspaceList(userId),
+      `${limit}|${cursor ?? ""}`,
+      () => this.#page(userId, limit, after),
+    );
+    return page ?? { items: [], cursor: null };
+  }
+
+  async #page(userId: string, limit: number, after?: { createdAt: string; id: string }): Promise<Page<WorkspaceView>> {
     const rows = await listWorkspaces(this.sql, userId, limit + 1, after);
     const page = rows.slice(0, limit);
     const last = page.at(-1);

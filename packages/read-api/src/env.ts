@@ -10,10 +10,29 @@ export const ReadApiEnv = Type.Object({
   /** Longest `?wait=` a client may ask for, in seconds. */
   A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
   /**
-   * How often waiting long-polls and event streams check PostgreSQL for completion, in ms. They
-   * are woken at once by the processors' announcements; this only bounds a missed one.
+   * How often waiting long-polls and event streams check PostgreSQL for completion, in ms, but only
+   * while the change feed is not live: they are woken by the processors' announcements and by the
+   * ledger's change events.
    */
   A4C_WAIT_POLL_MS: Type.Integer({ minimum: 5, maximum: 5_000, default: 250 }),
+  /**
+   * Whether a change feed runs. Without one nothing is cached (nothing could invalidate it) and
+   * waiters poll PostgreSQL.
+   */
+  A4C_CDC_ENABLED: Type.Boolean({ default: true }),
+  /** The JetStream stream Debezium A writes into. */
+  A4C_CDC_STREAM: Type.String({ minLength: 1, default: "DebeziumStream" }),
+  /** Debezium's topic.prefix: change subjects are `<prefix>.public.<table>`. */
+  A4C_CDC_PREFIX: Type.String({ pattern: "^[A-Za-z0-9_-]+$", default: "cdc" }),
+  /**
+   * This instance's name, for its durable consumer (every instance reads every change). Stable
+   * across restarts so a restart resumes; defaults to host and port.
+   */
+  A4C_INSTANCE_ID: Type.String({ default: "" }),
+  /** Beyond this change-data lag or silence, cached values are bypassed and /ready fails (ms). */
+  A4C_CDC_MAX_LAG_MS: Type.Integer({ minimum: 1_000, default: 15_000 }),
+  /** Longest life of a cached value, changed or not (seconds). */
+  A4C_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
 });
 export type ReadApiEnv = Static<typeof ReadApiEnv>;
 

@@ -1,16 +1,24 @@
+import { hostname } from "node:os";
 import { Authenticator, bootService, natsCheck, postgresCheck } from "@a4c/shared";
 import { createApp } from "./app.ts";
 import { ReadCache } from "./cache.ts";
 import { EntityService } from "./entities.ts";
 import { loadEnv } from "./env.ts";
+import { ChangeFeed } from "./feed.ts";
 import { readMetrics } from "./metrics.ts";
 import { CompletionWaiters, StatusService } from "./status.ts";
 
 const env = loadEnv();
 const { log, names, sql, nats, jsm, shutdown, closeLast } = await bootService("read-api", env);
 const metrics = readMetrics();
-const cache = new ReadCache(env.REDIS_URL, `a4c:${env.A4C_NAMESPACE}`, log, metrics.cacheErrors);
-const waiters = new CompletionWaiters(sql, env.A4C_WAIT_POLL_MS);
+let feed: ChangeFeed | null = null;
+const feedLive = () => feed?.status().live ?? false;
+// Without a live change feed nothing could invalidate a cached value: it is not used then.
+const cache = new ReadCache(env.REDIS_URL, env.A4C_NAMESPACE, log, metrics, {
+  ttlSeconds: env.A4C_CACHE_TTL_SECONDS,
+  usable: feedLive,
+});
+const waiters = new CompletionWaiters(sql, env.A4C_WAIT_POLL_MS, feedLive);
 nats.nc.subscribe(names.operationsSettled, {
   callback: (err, msg) => {
     if (err) return;
@@ -21,28 +29,48 @@ nats.nc.subscribe(names.operationsSettled, {
     }
   },
 });
+if (env.A4C_CDC_ENABLED) {
+  const instance = (env.A4C_INSTANCE_ID || `${hostname()}-${env.PORT}`).replace(/[^A-Za-z0-9_-]/g, "_");
+  feed = new ChangeFeed(nats.nc, jsm, cache, (ids) => waiters.wake(ids), metrics, log, {
+    stream: env.A4C_CDC_STREAM,
+    prefix: env.A4C_CDC_PREFIX,
+    durable: `${names.namespace}read-api-${instance}`,
+    maxLagMs: env.A4C_CDC_MAX_LAG_MS,
+  });
+  feed.start();
+}
 
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),
   status: new StatusService(sql, jsm, names, cache, metrics),
   waiters,
-  entities: new EntityService(sql),
+  entities: new EntityService(sql, cache),
   metrics,
   log,
   maxWaitSeconds: env.A4C_MAX_WAIT_SECONDS,
-  // Reads are served while PostgreSQL and NATS answer; Redis only makes them faster.
+  // Reads are served while PostgreSQL and NATS answer; Redis only makes them faster. The change
+  // feed is what lets the cache be trusted: its lag is part of being ready.
   ready: async () => ({
     postgres: await postgresCheck(sql),
     nats: natsCheck(nats),
     redis: { ok: true, detail: cache.connected ? "connected" : "down: reads fall back to PostgreSQL" },
+    cdc: feed
+      ? {
+          ok: feed.status().live,
+          detail: { ...feed.status(), maxLagMs: env.A4C_CDC_MAX_LAG_MS, flushOwed: cache.flushOwed },
+        }
+      : { ok: true, detail: "disabled: nothing is cached, waiters poll PostgreSQL" },
   }),
 }).listen({ port: env.PORT, hostname: env.HOST });
 
-log.info({ event: "read_api.listening", port: env.PORT });
+log.info({ event: "read_api.listening", port: env.PORT, cdc: env.A4C_CDC_ENABLED ? env.A4C_CDC_STREAM : null });
 
 shutdown.register("http", async () => {
   waiters.stop();
   await app.stop();
+});
+shutdown.register("cdc", async () => {
+  await feed?.stop();
 });
 shutdown.register("redis", () => cache.close());
 closeLast();

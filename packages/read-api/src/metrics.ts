@@ -23,10 +23,40 @@ export function readMetrics() {
       labelNames: ["source"] as const,
       registers: [registry],
     }),
-    cacheErrors: new Counter({
-      name: "a4c_read_cache_errors_total",
-      help: "Redis calls that failed and fell back to PostgreSQL",
-      labelNames: ["op"] as const,
+    cacheLookups: new Counter({
+      name: "a4c_read_cache_lookups_total",
+      help: "Cache lookups by read model and result (hit ratio = hit / (hit + miss))",
+      labelNames: ["kind", "result"] as const,
+      registers: [registry],
+    }),
+    cacheFallbacks: new Counter({
+      name: "a4c_read_cache_fallbacks_total",
+      help: "Reads served from PostgreSQL without the cache: redis_down, redis_error, feed_not_live",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    cacheFlushes: new Counter({
+      name: "a4c_read_cache_flushes_total",
+      help: "Whole-cache flushes (new epoch) by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    cdcLag: new Histogram({
+      name: "a4c_cdc_lag_seconds",
+      help: "Change-data lag: commit in PostgreSQL (source.ts_ms) to invalidation done in Redis",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    cdcEvents: new Counter({
+      name: "a4c_cdc_events_total",
+      help: "Change-feed messages by result (invalidated, duplicate, heartbeat, unreadable, ignored)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    cdcGaps: new Counter({
+      name: "a4c_cdc_gaps_total",
+      help: "Times the change feed could not be proven gap-free (each flushes the cache)",
+      labelNames: ["reason"] as const,
       registers: [registry],
     }),
   };

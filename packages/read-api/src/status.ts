@@ -1,5 +1,6 @@
 import {
   actorId,
+  cacheKeys,
   classifyPgError,
   findStoredRequest,
   getOperation,
@@ -26,12 +27,6 @@ interface Owned {
 }
 
 /**
- * A finished operation's own outcome never changes, but the job it embeds moves on; until change
- * events invalidate the cache, a short TTL bounds how stale that job summary can be.
- */
-const TERMINAL_TTL_SECONDS = 30;
-
-/**
  * Answers "what became of operation X" from, in order: the cache (finished operations only),
  * PostgreSQL's ledger, and the write stream itself. The stream holds every accepted request,
  * so an accepted operation is `pending` — never 404 — until the ledger has it, with or without Redis.
@@ -56,19 +51,22 @@ export class StatusService {
   }
 
   async #find(operationId: string, ref: OperationRef): Promise<Owned | null> {
-    const cached = await this.cache.get<Owned>(`op:${operationId}`);
-    if (cached) {
-      this.metrics.statusSource.inc({ source: "cache" });
-      return cached;
-    }
     let postgresDown: unknown = null;
     try {
-      const record = await getOperation(this.sql, operationId);
-      if (record) {
-        const owned = { owner: record.user_id, view: viewFromRecord(record) };
-        this.metrics.statusSource.inc({ source: "postgres" });
-        await this.cache.set(`op:${operationId}`, owned, TERMINAL_TTL_SECONDS);
-        return owned;
+      // Only ledger rows are cached: `pending` comes from the stream and must never be remembered.
+      // The job the status embeds moves on; its change events invalidate this name too.
+      const { value, hit } = await this.cache.lookup<Owned>(
+        "status",
+        cacheKeys.operation(operationId),
+        "",
+        async () => {
+          const record = await getOperation(this.sql, operationId);
+          return record ? { owner: record.user_id, view: viewFromRecord(record) } : null;
+        },
+      );
+      if (value) {
+        this.metrics.statusSource.inc({ source: hit ? "cache" : "postgres" });
+        return value;
       }
     } catch (err) {
       if (classifyPgError(err) === "permanent") throw err;
@@ -109,16 +107,21 @@ export class StatusService {
 
 /**
  * Long-poll and event-stream waiters. They wake when a processor announces that their operation
- * settled (`wake`), and, as a safety net for a missed announcement, one shared poller asks
- * PostgreSQL every `intervalMs` for all operations anyone is waiting on, however many wait.
+ * settled (the fast path) or when the ledger row's change event arrives (the path that cannot be
+ * missed: it comes from PostgreSQL's log). Only while that change feed is not live does one
+ * shared poller ask PostgreSQL every `intervalMs` for all operations anyone waits on.
  */
 export class CompletionWaiters {
   readonly #waiting = new Map<string, Set<() => void>>();
+  /** Operations seen settling recently, so a waiter that registers just after its wake still returns. */
+  readonly #settled = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly sql: Sql,
     private readonly intervalMs: number,
+    private readonly feedLive: () => boolean = () => false,
+    private readonly rememberMs = 60_000,
   ) {}
 
   get size(): number {
@@ -129,6 +132,8 @@ export class CompletionWaiters {
   wait(operationId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
+      // Consumed once, so a status that still reads pending cannot make a caller spin.
+      if (this.#settled.delete(operationId)) return resolve();
       const done = () => {
         clearTimeout(timer);
         const set = this.#waiting.get(operationId);
@@ -147,7 +152,21 @@ export class CompletionWaiters {
 
   /** Wakes the waiters of these operations (they re-read the status themselves). */
   wake(operationIds: string[]): void {
-    for (const id of operationIds) for (const done of [...(this.#waiting.get(id) ?? [])]) done();
+    const now = Date.now();
+    for (const id of operationIds) {
+      const set = this.#waiting.get(id);
+      if (set) for (const done of [...set]) done();
+      else this.#remember(id, now);
+    }
+  }
+
+  #remember(id: string, now: number): void {
+    this.#settled.set(id, now);
+    // Map iteration is insertion order: drop the expired (and, past a bound, the oldest) first.
+    for (const [old, at] of this.#settled) {
+      if (at > now - this.rememberMs && this.#settled.size <= 100_000) break;
+      this.#settled.delete(old);
+    }
   }
 
   async #poll(): Promise<void> {
@@ -156,6 +175,7 @@ export class CompletionWaiters {
       this.#timer = null;
       return;
     }
+    if (this.feedLive()) return;
     try {
       const done = await getOperations(this.sql, [...this.#waiting.keys()]);
       this.wake(done.map((r) => r.operation_id));
