@@ -131,9 +131,13 @@ async function test(args: string[]): Promise<number> {
   return code !== 0 || failed > 0 || passed === 0 ? 1 : 0;
 }
 
+/** `bench` runs the write-path benchmark; `bench reads` the cache and change-data one. */
 async function bench(args: string[]): Promise<number> {
   const s = await startInfrastructure();
-  const { code } = await runTee(process.execPath, ["bench/run.ts", ...args], s.env);
+  const [which, ...rest] = args;
+  const script = which === "reads" ? "bench/reads.ts" : "bench/run.ts";
+  const scriptArgs = which === "reads" || which === "writes" ? rest : args;
+  const { code } = await runTee(process.execPath, [script, ...scriptArgs], s.env);
   return code;
 }
 
