@@ -255,6 +255,12 @@ export class DebeziumServer implements Component {
       // Heartbeats move the slot forward when only unpublished tables change, and tell consumers
       // the feed is alive.
       "debezium.source.heartbeat.interval.ms": o.heartbeatMs ?? 5_000,
+      // ...but a heartbeat alone confirms no LSN while this database is idle, so other databases'
+      // writes pile up behind the slot (seen: 700 MB in minutes). Writing a logical message into
+      // this database's WAL with each heartbeat lets the slot advance; the message itself is
+      // dropped by prefix, so no consumer ever sees it.
+      "debezium.source.heartbeat.action.query": "SELECT pg_logical_emit_message(false, 'a4c-heartbeat', now()::text)",
+      "debezium.source.message.prefix.exclude.list": "a4c-heartbeat",
       // The default 500 ms is pure latency between the WAL and the sink.
       "debezium.source.poll.interval.ms": 50,
       // A delete is one event with `before`; no extra null-valued tombstone (the NATS sink drops them).
