@@ -8,6 +8,7 @@ export * from "./db/client.ts";
 export * from "./db/jobs.ts";
 export * from "./db/migrate.ts";
 export * from "./db/operations.ts";
+export * from "./db/search-sync.ts";
 export * from "./db/users.ts";
 export * from "./db/workspaces.ts";
 export * from "./domain/canonical.ts";

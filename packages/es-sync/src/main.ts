@@ -1,0 +1,70 @@
+import { ShutdownManager } from "@a4c/shared";
+import { opsApp } from "./app.ts";
+import { CdcConsumer } from "./cdc-consumer.ts";
+import { loadEnv } from "./env.ts";
+import { every } from "./reconciler.ts";
+import { reindex } from "./reindex.ts";
+import { RetryConsumer } from "./retry-consumer.ts";
+import { wire } from "./wiring.ts";
+
+const env = loadEnv();
+const w = await wire(env, "es-sync");
+const { log, metrics } = w;
+const shutdown = new ShutdownManager(log, env.A4C_SHUTDOWN_TIMEOUT_MS);
+
+const cdc = new CdcConsumer(
+  w.kafka,
+  {
+    topic: env.ES_SYNC_TOPIC,
+    groupId: env.ES_SYNC_GROUP,
+    concurrency: env.ES_SYNC_CONCURRENCY,
+    bulkMax: env.ES_SYNC_BULK_MAX,
+    sessionTimeoutMs: env.ES_SYNC_SESSION_TIMEOUT_MS,
+  },
+  w.sync,
+  w.router,
+  metrics,
+  log.child({ component: "cdc" }),
+);
+const retries = w.topics.retry.map(
+  (r, i) =>
+    new RetryConsumer(
+      w.kafka,
+      r.name,
+      // A group per retry topic: members of one group with different subscriptions rebalance forever.
+      `${env.ES_SYNC_GROUP}.retry.${i + 1}`,
+      w.sync,
+      w.router,
+      metrics,
+      log.child({ component: "retry", topic: r.name }),
+      env.ES_SYNC_SESSION_TIMEOUT_MS,
+    ),
+);
+await cdc.start();
+for (const r of retries) await r.start();
+
+const stopPoller = every(env.ES_SYNC_POLL_INTERVAL_MS, "poller", log, () =>
+  w.reconciler.pollBehind(env.ES_SYNC_POLL_GRACE_MS),
+);
+const stopReconciler = every(env.ES_SYNC_RECONCILE_INTERVAL_MS, "reconcile", log, () =>
+  w.reconciler.reconcile({ from: new Date(Date.now() - env.ES_SYNC_RECONCILE_WINDOW_MS) }),
+);
+
+const reindexNow = () =>
+  reindex({ ...w, topic: env.ES_SYNC_TOPIC, groupId: env.ES_SYNC_GROUP, alias: env.ES_SYNC_ALIAS, log });
+const ops = opsApp(w, cdc, reindexNow).listen({ port: env.PORT, hostname: env.HOST });
+
+log.info({ event: "es-sync.started", topic: env.ES_SYNC_TOPIC, group: env.ES_SYNC_GROUP, port: env.PORT });
+
+shutdown.register("http", async () => {
+  await ops.stop();
+});
+shutdown.register("timers", async () => {
+  await Promise.all([stopPoller(), stopReconciler()]);
+});
+// Disconnecting waits for the running batches, which commit their offsets when they finish.
+shutdown.register("consumers", async () => {
+  await Promise.all([cdc.stop(), ...retries.map((r) => r.stop())]);
+});
+shutdown.register("close", () => w.close());
+shutdown.listen();

@@ -1,0 +1,128 @@
+/**
+ * Zero-downtime reindex: build a new index beside the live one, load it from PostgreSQL, catch it
+ * up from Kafka, move the alias atomically, then catch up once more.
+ *
+ *   t0 = end offsets of the CDC topic        (everything after t0 is replayed into the new index)
+ *   bulk-load every job from PostgreSQL      (the load sees at least everything committed before t0)
+ *   catch up [t0, t1) into the new index     (changes during the load)
+ *   swap the alias                           (readers and the live consumers move to the new index)
+ *   catch up [t1, t2) into the new index     (changes the live consumers wrote to the OLD index
+ *                                             between t1 and the swap)
+ *
+ * Every write is versioned and built from the current row, so overlaps between the load, the
+ * catch-ups and the live consumers are harmless. The integ-test Elasticsearch has no _reindex, and
+ * PostgreSQL is the truth anyway: the load reads PostgreSQL through the client.
+ */
+import {
+  createJobsIndex,
+  type Logger,
+  newJobsIndexName,
+  pageSearchSyncRows,
+  pointJobsAlias,
+  type SearchSyncRow,
+  type Sql,
+} from "@a4c/shared";
+import type { Client } from "@elastic/elasticsearch";
+import type { Kafka } from "kafkajs";
+import { planOps } from "./documents.ts";
+import { newestPerJob, parseJobChange } from "./events.ts";
+import { readRange } from "./read-range.ts";
+import type { FailureRouter } from "./retry.ts";
+import type { SearchIndex } from "./search-index.ts";
+import type { SyncFailure, SyncService } from "./sync.ts";
+import { endOffsets } from "./topics.ts";
+
+export interface ReindexResult {
+  index: string;
+  previous: string[];
+  loaded: number;
+  caughtUp: number;
+  failed: number;
+}
+
+export async function reindex(deps: {
+  sql: Sql;
+  client: Client;
+  index: SearchIndex;
+  kafka: Kafka;
+  sync: SyncService;
+  router: FailureRouter;
+  topic: string;
+  groupId: string;
+  alias: string;
+  log: Logger;
+  /** Delete the indices the alias pointed at before (default true). */
+  dropPrevious?: boolean;
+  pageSize?: number;
+}): Promise<ReindexResult> {
+  const { sql, client, index, kafka, sync, topic, alias, log } = deps;
+  const target = newJobsIndexName().replace(/^jobs-/, `${alias}-`);
+  await createJobsIndex(client, target);
+  // Bulk loading is faster without refreshes; restored before the swap.
+  await client.indices.putSettings({ index: target, settings: { refresh_interval: "-1" } });
+  log.info({ event: "reindex.start", index: target, alias });
+  const failures: SyncFailure[] = [];
+  const t0 = await endOffsets(kafka, topic);
+
+  let loaded = 0;
+  let after: string | null = null;
+  for (;;) {
+    const rows: SearchSyncRow[] = await pageSearchSyncRows(sql, after, deps.pageSize ?? 2_000);
+    if (rows.length === 0) break;
+    const ops = planOps(
+      rows.map((r) => r.id),
+      rows,
+    );
+    const outcomes = await index.bulk(ops, target);
+    outcomes.forEach((o, i) => {
+      const op = ops[i];
+      if (o.kind === "failed" && op)
+        failures.push({ id: op.id, version: op.kind === "index" ? op.version : null, error: o.error });
+    });
+    loaded += rows.length;
+    after = rows.at(-1)?.id ?? null;
+  }
+  log.info({ event: "reindex.loaded", index: target, jobs: loaded });
+
+  const catchUp = async (from: Map<number, bigint>): Promise<{ to: Map<number, bigint>; jobs: number }> => {
+    const to = await endOffsets(kafka, topic);
+    let jobs = 0;
+    await readRange(
+      kafka,
+      topic,
+      from,
+      to,
+      async (messages) => {
+        const changes = messages.flatMap((m) => {
+          try {
+            const c = parseJobChange(m.value, m.key);
+            return c ? [c] : [];
+          } catch {
+            return []; // the live consumer routes unreadable events to the DLQ
+          }
+        });
+        const ids = newestPerJob(changes).map((c) => c.id);
+        const result = await sync.syncJobs(ids, target);
+        failures.push(...result.failed);
+        jobs += ids.length;
+      },
+      { groupPrefix: deps.groupId, timeoutMs: 300_000 },
+    );
+    return { to, jobs };
+  };
+
+  const first = await catchUp(t0);
+  await client.indices.putSettings({ index: target, settings: { refresh_interval: "1s" } });
+  await client.indices.refresh({ index: target });
+  const previous = await pointJobsAlias(client, target, alias);
+  log.info({ event: "reindex.swapped", index: target, previous });
+  const second = await catchUp(first.to);
+  // Failures go through the retries like any other; they now target the alias, i.e. the new index.
+  await deps.router.route(failures.map((failure) => ({ failure, previous: null })));
+  if (deps.dropPrevious ?? true) {
+    for (const old of previous) await client.indices.delete({ index: old }).catch(() => {});
+  }
+  const result = { index: target, previous, loaded, caughtUp: first.jobs + second.jobs, failed: failures.length };
+  log.info({ event: "reindex.done", ...result });
+  return result;
+}

@@ -1,0 +1,186 @@
+/**
+ * Isolation for es-sync tests: per test file a database (clone of the migrated template), a private
+ * Debezium B on it (own slot and topic prefix, so its own Kafka topic), its own alias, consumer group
+ * and retry/DLQ topics, and es-sync processes started from packages/es-sync/src/main.ts. The
+ * launcher's Debezium instances, topics and `jobs` alias are never touched. stop() removes all of it.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createSql, type Sql } from "@a4c/shared";
+import { Client, HttpConnection } from "@elastic/elasticsearch";
+import { Kafka, logLevel } from "kafkajs";
+import { type DebeziumServer, debeziumToKafka } from "../../infra/components/debezium.ts";
+import { deleteTopics, KafkaServer } from "../../infra/components/kafka.ts";
+import { PostgresServer } from "../../infra/components/postgres.ts";
+import { ServiceProcess } from "../../infra/components/service.ts";
+import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
+import { freePort } from "./ports.ts";
+
+const TEMPLATE = process.env.A4C_TEST_TEMPLATE_DB ?? "a4c_test_template";
+
+export interface SearchEnv {
+  run: string;
+  sql: Sql;
+  es: Client;
+  kafka: Kafka;
+  brokers: string[];
+  alias: string;
+  group: string;
+  topic: string;
+  debezium: DebeziumServer;
+  /** A new es-sync process (not started); `n` keeps the files of several instances apart. */
+  esSync(n?: number, env?: Record<string, string>): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startSearchEnv(label: string, extraEnv: Record<string, string> = {}): Promise<SearchEnv> {
+  const run = randomBytes(4).toString("hex");
+  const database = `${label}_${run}`;
+  const dir = join(LOCAL, "test", `${label}-${run}`);
+  mkdirSync(dir, { recursive: true });
+  const postgres = new PostgresServer(join(LOCAL, "postgres"), PORTS.postgres);
+  postgres.ensureDatabase(database, TEMPLATE);
+  const databaseUrl = `postgres://a4c@127.0.0.1:${PORTS.postgres}/${database}`;
+  const sql = createSql(databaseUrl, { max: 4, application: "a4c-test" });
+  const brokers = new KafkaServer(join(LOCAL, "kafka")).brokers;
+  const debezium = debeziumToKafka({
+    dir: join(dir, "debezium"),
+    distDir: join(LOCAL, "debezium", "dist"),
+    postgresPort: PORTS.postgres,
+    database,
+    httpPort: await freePort(),
+    slot: `a4c_es_${run}`,
+    topicPrefix: `est${run}`,
+    brokers,
+  });
+  await debezium.start(240_000);
+  const topic = debezium.destination("job");
+  const alias = `jobs_t${run}`;
+  const group = `es-sync-t${run}`;
+  const es = new Client({ node: `http://127.0.0.1:${PORTS.elasticsearch}`, Connection: HttpConnection });
+  const kafka = new Kafka({ clientId: `a4c-test-${run}`, brokers, logLevel: logLevel.NOTHING });
+  const started: ServiceProcess[] = [];
+  const env = {
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: brokers.join(","),
+    ELASTICSEARCH_URL: `http://127.0.0.1:${PORTS.elasticsearch}`,
+    ES_SYNC_TOPIC: topic,
+    ES_SYNC_GROUP: group,
+    ES_SYNC_ALIAS: alias,
+    ES_SYNC_RETRY_DELAYS_MS: "200,400,800",
+    ES_SYNC_SESSION_TIMEOUT_MS: "10000",
+    ES_SYNC_RECONCILE_INTERVAL_MS: "0",
+    A4C_LOG_LEVEL: "info",
+    ...extraEnv,
+  };
+  return {
+    run,
+    sql,
+    es,
+    kafka,
+    brokers,
+    alias,
+    group,
+    topic,
+    debezium,
+    async esSync(n = 1, more = {}) {
+      const port = await freePort();
+      const d = join(dir, `es-sync-${n}`);
+      mkdirSync(d, { recursive: true });
+      const svc = new ServiceProcess("es-sync", ROOT, d, d, port, { ...env, ...more, PORT: String(port) });
+      started.push(svc);
+      return svc;
+    },
+    async stop() {
+      // Gracefully, so the members leave their groups and the groups can be deleted below.
+      for (const svc of started) await svc.stop().catch(() => {});
+      await debezium.stop().catch(() => {});
+      await debezium.dropSlot().catch(() => {});
+      const admin = kafka.admin();
+      await admin.connect();
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(group));
+      // A member of a killed process lingers until its session times out (10 s here): retry, bounded.
+      for (let left = groups, tries = 0; left.length > 0 && tries < 20; tries++) {
+        await admin.deleteGroups(left).catch(() => {});
+        const now = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+        left = left.filter((g) => now.has(g));
+        if (left.length > 0) await Bun.sleep(1_000);
+      }
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(topic));
+      await admin.disconnect();
+      await deleteTopics(brokers, [...topics, debezium.heartbeatDestination]).catch(() => {});
+      // Wildcard deletes are refused (destructive_requires_name): resolve the names first.
+      const indices = Object.keys(await es.indices.get({ index: `${alias}-*` }).catch(() => ({})));
+      if (indices.length > 0) await es.indices.delete({ index: indices }).catch(() => {});
+      await es.close();
+      await sql.end({ timeout: 2 });
+      postgres.psql(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A user with a workspace, for jobs to belong to. */
+export async function owner(sql: Sql, image = "a4c/base:latest"): Promise<{ userId: string; workspaceId: string }> {
+  const userId = randomUUID();
+  const workspaceId = randomUUID();
+  await sql`INSERT INTO users (id, name, email, token_hash)
+            VALUES (${userId}, 'Search Test', ${`${userId}@example.com`}, ${Buffer.from(randomBytes(32))})`;
+  await sql`INSERT INTO workspace (id, user_id, project_name, image, status)
+            VALUES (${workspaceId}, ${userId}, ${`proj-${userId.slice(0, 8)}`}, ${image}, 'CREATING')`;
+  return { userId, workspaceId };
+}
+
+export async function insertJobs(sql: Sql, o: { userId: string; workspaceId: string }, n = 1): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await sql`INSERT INTO job (id, type, status, user_id, workspace_id, operation_id)
+            SELECT id, 'WORKSPACE_CREATE', 'SCHEDULED', ${o.userId}, ${o.workspaceId}, 'op-' || id
+              FROM unnest(${ids}::uuid[]) AS t(id)`;
+  return ids;
+}
+
+/** What Elasticsearch holds for `id` now: the document and its (external) version, or null. */
+export async function getDoc(es: Client, alias: string, id: string) {
+  const r = await es
+    .get<Record<string, unknown>>({ index: alias, id })
+    .catch((err: { meta?: { statusCode?: number } }) => {
+      if (err.meta?.statusCode === 404) return null;
+      throw err;
+    });
+  return r?.found ? { source: r._source ?? {}, version: r._version ?? 0, seqNo: r._seq_no ?? 0 } : null;
+}
+
+/** Every job's version in PostgreSQL and in the alias; equal maps mean nothing missing or stale. */
+export async function versionsBoth(sql: Sql, es: Client, alias: string) {
+  const pg = new Map(
+    (await sql<{ id: string; version: string }[]>`SELECT id::text, version::text FROM job`).map((r) => [
+      r.id,
+      Number(r.version),
+    ]),
+  );
+  await es.indices.refresh({ index: alias });
+  const r = await es.search<{ version: number }>({ index: alias, size: 10_000, _source: ["version"], version: true });
+  const idx = new Map(r.hits.hits.map((h) => [h._id ?? "", h._version ?? -1]));
+  return { pg, es: idx };
+}
+
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${String(last)})`);
+    await Bun.sleep(200);
+  }
+}
+
+export async function post(url: string): Promise<Record<string, unknown>> {
+  const r = await fetch(url, { method: "POST", signal: AbortSignal.timeout(120_000) });
+  if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as Record<string, unknown>;
+}
