@@ -71,6 +71,7 @@ async function start(): Promise<void> {
   say(`write-gateway  http://127.0.0.1:${PORTS.gateway}`);
   say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
   say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
+  say(`es-sync ops    http://127.0.0.1:${PORTS.esSync}/metrics   (DLQ: /dlq)`);
   say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
   say(`logs           ${LOGS}`);
 }
@@ -78,7 +79,7 @@ async function start(): Promise<void> {
 async function stop(): Promise<void> {
   const s = stack();
   // Services first (they drain), then infrastructure in reverse start order.
-  for (const svc of [s.services.writeGateway, s.services.readApi, s.services.writeProcessor]) {
+  for (const svc of [s.services.writeGateway, s.services.readApi, s.services.writeProcessor, s.services.esSync]) {
     say(`${svc.name}: stopping`);
     await svc.stop();
   }

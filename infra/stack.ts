@@ -65,6 +65,7 @@ export function stack() {
       writeProcessor: service("write-processor", PORTS.processor),
       writeGateway: service("write-gateway", PORTS.gateway),
       readApi: service("read-api", PORTS.readApi),
+      esSync: service("es-sync", PORTS.esSync),
     },
     env: common,
   };
