@@ -51,10 +51,11 @@ async function expectCachedThenChanged(
   // Fill, then read again from Redis. Change events of the row's own creation may still be on
   // their way (a loaded machine lags) and rightly evict the fill, so retry until a hit is seen.
   let served = false;
+  let cached = await get(stack, path, token);
   for (let deadline = Date.now() + LAG_BOUND_MS; !served && Date.now() < deadline; ) {
     await get(stack, path, token); // fill
     const before = await hits();
-    const cached = await get(stack, path, token);
+    cached = await get(stack, path, token);
     expect(cached.status).toBe(200);
     served = (await hits()) > before; // served from Redis: a stale cache would show
     if (!served) await Bun.sleep(200);
