@@ -16,6 +16,8 @@ import {
 import { Elysia } from "elysia";
 import type { EntityService } from "./entities.ts";
 import type { ReadMetrics } from "./metrics.ts";
+import { parseJobQuery } from "./search/query.ts";
+import type { JobSearchService } from "./search/service.ts";
 import type { CompletionWaiters, StatusService } from "./status.ts";
 
 export interface ReadApiDeps {
@@ -27,6 +29,8 @@ export interface ReadApiDeps {
   log: Logger;
   ready: ReadyCheck;
   maxWaitSeconds: number;
+  /** Job search (GET /v1/jobs); without it the route answers 503. */
+  jobSearch?: JobSearchService;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -167,6 +171,22 @@ export function createApp(d: ReadApiDeps) {
         const ws = await d.entities.workspace(params.workspaceId);
         if (!ws || !mayActFor(p, ws.userId)) throw problems.notFound("no such workspace");
         return Response.json(ws);
+      }),
+    )
+    .get("/v1/jobs", ({ request }) =>
+      read("/v1/jobs", request, async (p) => {
+        if (!d.jobSearch) throw new HttpProblem(503, "Service Unavailable", "job search is not configured");
+        // From the raw URL: a repeated parameter is then its first value, never an array.
+        const params = new URL(request.url).searchParams;
+        const query = parseJobQuery({
+          q: params.get("q"),
+          from: params.get("from"),
+          to: params.get("to"),
+          sort: params.get("sort"),
+          cursor: params.get("cursor"),
+          limit: params.get("limit"),
+        });
+        return Response.json(await d.jobSearch.search(query, p), { headers: { "cache-control": "no-store" } });
       }),
     )
     .get("/v1/jobs/:jobId", ({ request, params }) =>

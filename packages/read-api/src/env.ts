@@ -33,6 +33,18 @@ export const ReadApiEnv = Type.Object({
   A4C_CDC_MAX_LAG_MS: Type.Integer({ minimum: 1_000, default: 15_000 }),
   /** Longest life of a cached value, changed or not (seconds). */
   A4C_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
+  /** Job search (GET /v1/jobs): the Elasticsearch node and the alias es-sync keeps up to date. */
+  ELASTICSEARCH_URL: Type.String({ pattern: "^https?://", default: "http://127.0.0.1:59200" }),
+  A4C_SEARCH_ALIAS: Type.String({ pattern: "^[a-z0-9_-]+$", default: "jobs" }),
+  /** Longest wait for Elasticsearch before the PostgreSQL fallback answers (ms). */
+  A4C_SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
+  /** The breaker opens at this failure share (0–1) of the calls within the window… */
+  A4C_SEARCH_BREAKER_FAILURE_RATE: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5 }),
+  /** …once the window holds at least this many calls… */
+  A4C_SEARCH_BREAKER_MIN_VOLUME: Type.Integer({ minimum: 1, default: 5 }),
+  A4C_SEARCH_BREAKER_WINDOW_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** …and lets one probe through after this long open (ms). */
+  A4C_SEARCH_BREAKER_OPEN_MS: Type.Integer({ minimum: 50, default: 5_000 }),
 });
 export type ReadApiEnv = Static<typeof ReadApiEnv>;
 

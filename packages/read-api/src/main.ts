@@ -6,6 +6,10 @@ import { EntityService } from "./entities.ts";
 import { loadEnv } from "./env.ts";
 import { ChangeFeed } from "./feed.ts";
 import { readMetrics } from "./metrics.ts";
+import { SamplingCircuitBreaker } from "./search/breaker.ts";
+import { createSearchClient, ElasticsearchJobSearch } from "./search/elasticsearch.ts";
+import { PostgresJobSearch } from "./search/postgres.ts";
+import { JobSearchService } from "./search/service.ts";
 import { CompletionWaiters, StatusService } from "./status.ts";
 
 const env = loadEnv();
@@ -40,6 +44,20 @@ if (env.A4C_CDC_ENABLED) {
   feed.start();
 }
 
+const searchClient = createSearchClient(env.ELASTICSEARCH_URL, env.A4C_SEARCH_TIMEOUT_MS);
+const jobSearch = new JobSearchService(
+  new ElasticsearchJobSearch(searchClient, env.A4C_SEARCH_ALIAS),
+  new PostgresJobSearch(sql),
+  new SamplingCircuitBreaker({
+    failureRate: env.A4C_SEARCH_BREAKER_FAILURE_RATE,
+    minimumVolume: env.A4C_SEARCH_BREAKER_MIN_VOLUME,
+    windowMs: env.A4C_SEARCH_BREAKER_WINDOW_MS,
+    openMs: env.A4C_SEARCH_BREAKER_OPEN_MS,
+  }),
+  metrics,
+  log.child({ component: "search" }),
+);
+
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),
   status: new StatusService(sql, jsm, names, cache, metrics),
@@ -48,6 +66,7 @@ const app = createApp({
   metrics,
   log,
   maxWaitSeconds: env.A4C_MAX_WAIT_SECONDS,
+  jobSearch,
   // Reads are served while PostgreSQL and NATS answer; Redis only makes them faster. The change
   // feed is what lets the cache be trusted: its lag is part of being ready.
   ready: async () => ({
@@ -60,6 +79,8 @@ const app = createApp({
           detail: { ...feed.status(), maxLagMs: env.A4C_CDC_MAX_LAG_MS, flushOwed: cache.flushOwed },
         }
       : { ok: true, detail: "disabled: nothing is cached, waiters poll PostgreSQL" },
+    // Search falls back to PostgreSQL: an open breaker is reported, never a reason to be unready.
+    elasticsearch: { ok: true, detail: { breaker: jobSearch.breakerState, alias: env.A4C_SEARCH_ALIAS } },
   }),
 }).listen({ port: env.PORT, hostname: env.HOST });
 
@@ -73,4 +94,5 @@ shutdown.register("cdc", async () => {
   await feed?.stop();
 });
 shutdown.register("redis", () => cache.close());
+shutdown.register("elasticsearch", () => searchClient.close());
 closeLast();

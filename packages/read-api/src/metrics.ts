@@ -1,4 +1,4 @@
-import { Counter, createRegistry, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
+import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
 
 export function readMetrics() {
   const registry = createRegistry("read-api");
@@ -57,6 +57,17 @@ export function readMetrics() {
       name: "a4c_cdc_gaps_total",
       help: "Times the change feed could not be proven gap-free (each flushes the cache)",
       labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    searchBreaker: new Gauge({
+      name: "a4c_read_search_breaker_state",
+      help: "The circuit breaker guarding Elasticsearch: 0 closed, 1 half-open, 2 open",
+      registers: [registry],
+    }),
+    searchSource: new Counter({
+      name: "a4c_read_search_source_total",
+      help: "Job searches by where they were answered from (elasticsearch, postgres)",
+      labelNames: ["source"] as const,
       registers: [registry],
     }),
   };

@@ -5,6 +5,7 @@ export * from "./cdc/keys.ts";
 export * from "./cdc/progress.ts";
 export * from "./config.ts";
 export * from "./db/client.ts";
+export * from "./db/job-search.ts";
 export * from "./db/jobs.ts";
 export * from "./db/migrate.ts";
 export * from "./db/operations.ts";

@@ -1,0 +1,174 @@
+/**
+ * SQL of job search on PostgreSQL: the fallback read-api answers from when Elasticsearch is not
+ * available. The filters arrive as a structured spec (never as query text) and every value is a
+ * bound parameter; only fixed SQL fragments are composed. Indexes: migrations/0006.
+ */
+import type postgres from "postgres";
+import type { JobStatus, JobType } from "../domain/states.ts";
+import type { Sql } from "./client.ts";
+
+/** One filter term; `negated` inverts it. */
+export type JobSearchTerm =
+  | { field: "status"; value: JobStatus; negated: boolean }
+  | { field: "type"; value: JobType; negated: boolean }
+  | { field: "project"; value: string; negated: boolean }
+  /** The owner's user id. */
+  | { field: "owner"; value: string; negated: boolean }
+  /** Words (all of them) or a phrase in the error message. */
+  | { field: "text"; value: string; phrase: boolean; negated: boolean };
+
+/** A search with its ownership already decided: what both backends execute. */
+export interface JobSearchSpec {
+  /** All clauses must hold; a clause holds when any of its terms does. */
+  clauses: JobSearchTerm[][];
+  /** Only this user's jobs (a user's search); null for the admin. */
+  ownerId: string | null;
+  /** createdAt ≥ from and < to. */
+  from: Date | null;
+  to: Date | null;
+  order: "asc" | "desc";
+  /** Keyset: the sort key of the last item of the previous page. */
+  after: { createdAt: string; id: string } | null;
+  limit: number;
+}
+
+export interface JobSearchRow {
+  id: string;
+  type: JobType;
+  status: JobStatus;
+  step: string | null;
+  user_id: string;
+  owner_name: string | null;
+  owner_email: string | null;
+  workspace_id: string | null;
+  project_name: string | null;
+  image: string | null;
+  operation_id: string | null;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  version: string;
+  /** created_at in UTC with microseconds: a keyset cursor that neither skips nor repeats rows. */
+  cursor_at: string;
+}
+
+export interface JobSearchFacets {
+  status: Record<string, number>;
+  type: Record<string, number>;
+}
+
+/**
+ * Words as Elasticsearch's standard analyzer would split them ("host-3" → "host 3"), so a word
+ * matches the same messages on both backends; `simple` lowercases like the analyzer does.
+ */
+export function searchWords(text: string): string {
+  return text
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w !== "")
+    .join(" ");
+}
+
+type Fragment = postgres.Fragment;
+
+function joined(sql: Sql, parts: Fragment[], op: "AND" | "OR"): Fragment {
+  const sep = op === "AND" ? sql` AND ` : sql` OR `;
+  return parts.reduce((acc, part) => sql`${acc}${sep}${part}`);
+}
+
+function termSql(sql: Sql, t: JobSearchTerm): Fragment {
+  let p: Fragment;
+  // IS NOT DISTINCT FROM / coalesce: no term is ever NULL, so a negation keeps rows without a value.
+  switch (t.field) {
+    case "status":
+      p = sql`j.status = ${t.value}`;
+      break;
+    case "type":
+      p = sql`j.type = ${t.value}`;
+      break;
+    case "project":
+      p = sql`w.project_name IS NOT DISTINCT FROM ${t.value}`;
+      break;
+    case "owner":
+      p = sql`j.user_id = ${t.value}::uuid`;
+      break;
+    case "text": {
+      const words = searchWords(t.value);
+      p = t.phrase
+        ? sql`to_tsvector('simple'::regconfig, coalesce(j.error_message, '')) @@ phraseto_tsquery('simple'::regconfig, ${words})`
+        : sql`to_tsvector('simple'::regconfig, coalesce(j.error_message, '')) @@ plainto_tsquery('simple'::regconfig, ${words})`;
+      break;
+    }
+  }
+  return t.negated ? sql`NOT (${p})` : sql`(${p})`;
+}
+
+/** The filters without the keyset: what the total and the facets count. */
+function filterSql(sql: Sql, spec: JobSearchSpec): Fragment {
+  const parts: Fragment[] = [sql`TRUE`];
+  if (spec.ownerId !== null) parts.push(sql`j.user_id = ${spec.ownerId}::uuid`);
+  if (spec.from) parts.push(sql`j.created_at >= ${spec.from}`);
+  if (spec.to) parts.push(sql`j.created_at < ${spec.to}`);
+  for (const clause of spec.clauses) {
+    if (clause.length === 0) continue;
+    parts.push(
+      sql`(${joined(
+        sql,
+        clause.map((t) => termSql(sql, t)),
+        "OR",
+      )})`,
+    );
+  }
+  return joined(sql, parts, "AND");
+}
+
+/** One page of matching jobs (up to `limit`), newest first or oldest first. */
+export async function searchJobRows(sql: Sql, spec: JobSearchSpec, limit: number): Promise<JobSearchRow[]> {
+  const where = filterSql(sql, spec);
+  const desc = spec.order === "desc";
+  // ::text first: a parameter typed timestamptz would go through a JS Date and lose microseconds.
+  const after = spec.after
+    ? desc
+      ? sql`AND (j.created_at, j.id) < (${spec.after.createdAt}::text::timestamptz, ${spec.after.id}::uuid)`
+      : sql`AND (j.created_at, j.id) > (${spec.after.createdAt}::text::timestamptz, ${spec.after.id}::uuid)`
+    : sql``;
+  const order = desc ? sql`j.created_at DESC, j.id DESC` : sql`j.created_at ASC, j.id ASC`;
+  return sql<JobSearchRow[]>`
+    SELECT j.id::text, j.type, j.status, j.step, j.user_id::text, u.name AS owner_name, u.email AS owner_email,
+           j.workspace_id::text, w.project_name, w.image, j.operation_id, j.attempts, j.error_code,
+           j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text,
+           to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+      FROM job j
+      LEFT JOIN workspace w ON w.id = j.workspace_id
+      LEFT JOIN users u ON u.id = j.user_id
+     WHERE ${where} ${after}
+     ORDER BY ${order}
+     LIMIT ${limit}`;
+}
+
+/** How many jobs match, and how many per status and per type (lowercase keys, like Elasticsearch's). */
+export async function countJobFacets(
+  sql: Sql,
+  spec: JobSearchSpec,
+): Promise<{ total: number; facets: JobSearchFacets }> {
+  const rows = await sql<{ status: string | null; type: string | null; n: number }[]>`
+    SELECT lower(j.status) AS status, lower(j.type) AS type, count(*)::int AS n
+      FROM job j
+      LEFT JOIN workspace w ON w.id = j.workspace_id
+     WHERE ${filterSql(sql, spec)}
+     GROUP BY GROUPING SETS ((j.status), (j.type))`;
+  const facets: JobSearchFacets = { status: {}, type: {} };
+  let total = 0;
+  for (const r of rows) {
+    if (r.status !== null) {
+      facets.status[r.status] = r.n;
+      total += r.n;
+    } else if (r.type !== null) {
+      facets.type[r.type] = r.n;
+    }
+  }
+  return { total, facets };
+}
