@@ -130,9 +130,16 @@ test("Debezium down 30 s while writes flow, then restarted: the cache converges,
     `converged ${Math.round(performance.now() - restarted)} ms after the restart (${i} write rounds while down)`,
   );
   // The reads above filled the cache again: it is used, and it stays right.
-  const hits = await metricValue(stack.readApi.url, "a4c_read_cache_lookups_total", { result: "hit" });
-  for (let k = 0; k < 3; k++) expect(await staleReads()).toEqual([]);
-  expect(await metricValue(stack.readApi.url, "a4c_read_cache_lookups_total", { result: "hit" })).toBeGreaterThan(hits);
+  // (Late events of the backlog may still evict fills on a loaded machine: bounded retries.)
+  const hitsNow = () => metricValue(stack.readApi.url, "a4c_read_cache_lookups_total", { result: "hit" });
+  let used = false;
+  for (const deadline = Date.now() + 15_000; !used && Date.now() < deadline; ) {
+    const hits = await hitsNow();
+    for (let k = 0; k < 3; k++) expect(await staleReads()).toEqual([]);
+    used = (await hitsNow()) > hits;
+    if (!used) await Bun.sleep(250);
+  }
+  expect(used).toBe(true);
   // And the feed keeps invalidating after the restart.
   await writeRound(i++);
   expect((await until(staleReads, (s) => s.length === 0, 5_000)).value).toEqual([]);

@@ -33,7 +33,9 @@ beforeAll(async () => {
 /** Deletes documents the way an operator would by hand, and waits until their tombstones are gone. */
 async function deleteBehindItsBack(ids: string[]): Promise<void> {
   for (const id of ids) await env.es.delete({ index: env.alias, id, refresh: true });
-  await Bun.sleep(50);
+  // Tombstones are pruned at a refresh once older than gc_deletes, measured on Elasticsearch's
+  // cached clock, which ticks every 200 ms (thread_pool.estimated_time_interval).
+  await Bun.sleep(500);
   await env.es.indices.refresh({ index: env.alias });
 }
 
