@@ -3,6 +3,7 @@
  * NATS is back, writes flow again and queued ones complete, with no service restarted.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import type { NatsServer } from "../../infra/index.ts";
 import { createUser, expectProblem, post, settle } from "../helpers/client.ts";
 import { waitForLedger } from "../helpers/load.ts";
@@ -17,6 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.stop();
   await nats.stop();
+  rmSync(nats.dir, { recursive: true, force: true });
 });
 
 const write = (user: { userId: string; token: string }, name: string, key = name) =>

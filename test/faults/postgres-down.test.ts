@@ -4,6 +4,7 @@
  * every accepted write completes — none is marked failed because of the outage.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import type { PostgresServer } from "../../infra/index.ts";
 import { createUser, get, post, settle } from "../helpers/client.ts";
 import { sendWritesFor, waitForLedger } from "../helpers/load.ts";
@@ -19,6 +20,7 @@ afterAll(async () => {
   await pg.start();
   await stack.stop();
   await pg.stop("immediate");
+  rmSync(pg.dir, { recursive: true, force: true });
 });
 
 test("PostgreSQL down for 20 s: writes accepted and queued, all complete after recovery", async () => {
