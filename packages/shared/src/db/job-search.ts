@@ -3,9 +3,11 @@
  * available. The filters arrive as a structured spec (never as query text) and every value is a
  * bound parameter; only fixed SQL fragments are composed. Indexes: migrations/0006.
  */
+
 import type postgres from "postgres";
 import type { JobStatus, JobType } from "../domain/states.ts";
 import type { Sql } from "./client.ts";
+import type { SearchSyncRow } from "./search-sync.ts";
 
 /** One filter term; `negated` inverts it. */
 export type JobSearchTerm =
@@ -32,26 +34,10 @@ export interface JobSearchSpec {
   limit: number;
 }
 
-export interface JobSearchRow {
-  id: string;
+/** A search-document row (see search-sync.ts) with typed status and type, and its cursor key. */
+export interface JobSearchRow extends Omit<SearchSyncRow, "type" | "status"> {
   type: JobType;
   status: JobStatus;
-  step: string | null;
-  user_id: string;
-  owner_name: string | null;
-  owner_email: string | null;
-  workspace_id: string | null;
-  project_name: string | null;
-  image: string | null;
-  operation_id: string | null;
-  attempts: number;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  version: string;
   /** created_at in UTC with microseconds: a keyset cursor that neither skips nor repeats rows. */
   cursor_at: string;
 }
