@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ITopicConfig, Kafka, logLevel } from "kafkajs";
+import { ensureTopics as ensureTopicsWith, type TopicSpec } from "@a4c/shared";
+import { Kafka, logLevel } from "kafkajs";
 import { mavenClasspath } from "../lib/maven.ts";
 import {
   aptInstall,
@@ -29,12 +30,7 @@ export const KAFKA_VERSION = "3.9.1";
 // Kafka's POM leaves the SLF4J backend to the distribution; reload4j is the one its tarball ships.
 const KAFKA_ARTIFACTS = [`org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`, "org.slf4j:slf4j-reload4j:1.7.36"];
 
-export interface TopicSpec {
-  name: string;
-  partitions: number;
-  replicationFactor: number;
-  config: Record<string, string>;
-}
+export type { TopicSpec };
 
 /** Debezium's `topic.prefix` for the project's own instances; topics are `<prefix>.<schema>.<table>`. */
 export const CDC_TOPIC_PREFIX = "cdc";
@@ -86,38 +82,12 @@ function admin(brokers: string[]) {
   }).admin();
 }
 
-/**
- * Creates missing topics with explicit settings and grows the partition count of existing ones
- * that have fewer (never shrinks: Kafka cannot). Safe to run concurrently and repeatedly.
- */
+/** The project's topic set, created or grown to spec (see ensureTopics in @a4c/shared). */
 export async function ensureTopics(brokers: string[], topics: TopicSpec[]): Promise<void> {
   const a = admin(brokers);
   await a.connect();
   try {
-    const existing = new Set(await a.listTopics());
-    const missing: ITopicConfig[] = topics
-      .filter((t) => !existing.has(t.name))
-      .map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: t.replicationFactor,
-        configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
-      }));
-    if (missing.length) {
-      // Another starter may win the race; "already exists" is then not an error.
-      await a.createTopics({ topics: missing, waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-        if (!/already exists/i.test(String(err.message)) && err.type !== "TOPIC_ALREADY_EXISTS") throw err;
-      });
-    }
-    const present = topics.filter((t) => existing.has(t.name));
-    if (present.length) {
-      const meta = await a.fetchTopicMetadata({ topics: present.map((t) => t.name) });
-      const grow = present.flatMap((t) => {
-        const have = meta.topics.find((m) => m.name === t.name)?.partitions.length ?? t.partitions;
-        return have < t.partitions ? [{ topic: t.name, count: t.partitions }] : [];
-      });
-      if (grow.length) await a.createPartitions({ topicPartitions: grow, validateOnly: false });
-    }
+    await ensureTopicsWith(a, topics, { growPartitions: true });
   } finally {
     await a.disconnect();
   }

@@ -1,15 +1,11 @@
 /**
  * es-sync's Kafka topics: the CDC topic it consumes (Debezium B creates it), and the retry and DLQ
- * topics it owns, created idempotently with explicit settings. Copied in spirit from the launcher's
- * ensureTopics (infra/components/kafka.ts): packages never import from infra/.
+ * topics it owns, created idempotently with explicit settings.
  */
-import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
+import { ensureTopics as ensureTopicsWith, type TopicSpec } from "@a4c/shared";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 
-export interface TopicSpec {
-  name: string;
-  partitions: number;
-  config: Record<string, string>;
-}
+export type { TopicSpec };
 
 export interface SyncTopics {
   source: string;
@@ -61,21 +57,7 @@ async function withAdmin<T>(kafka: Kafka, fn: (a: Admin) => Promise<T>): Promise
 
 /** Creates missing topics (never alters existing ones); concurrent starters may race harmlessly. */
 export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
-  await withAdmin(kafka, async (a) => {
-    const existing = new Set(await a.listTopics());
-    const missing: ITopicConfig[] = topics
-      .filter((t) => !existing.has(t.name))
-      .map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
-      }));
-    if (missing.length === 0) return;
-    await a.createTopics({ topics: missing, waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-      if (!/already exists/i.test(String(err.message)) && err.type !== "TOPIC_ALREADY_EXISTS") throw err;
-    });
-  });
+  await withAdmin(kafka, (a) => ensureTopicsWith(a, topics));
 }
 
 export type Offsets = Map<number, bigint>;

@@ -20,6 +20,7 @@ export * from "./domain/states.ts";
 export * from "./domain/status.ts";
 export * from "./errors.ts";
 export * from "./http.ts";
+export * from "./kafka/topics.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
 export * from "./nats/connect.ts";
