@@ -132,12 +132,19 @@ async function test(args: string[]): Promise<number> {
   return code !== 0 || failed > 0 || passed === 0 ? 1 : 0;
 }
 
-/** `bench` runs the write-path benchmark; `bench reads` the cache and change-data one. */
+const BENCHMARKS: Record<string, string> = {
+  writes: "bench/run.ts",
+  reads: "bench/reads.ts",
+  search: "bench/search.ts",
+};
+
+/** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */
 async function bench(args: string[]): Promise<number> {
   const s = await startInfrastructure();
-  const [which, ...rest] = args;
-  const script = which === "reads" ? "bench/reads.ts" : "bench/run.ts";
-  const scriptArgs = which === "reads" || which === "writes" ? rest : args;
+  const [which = "writes", ...rest] = args;
+  const named = BENCHMARKS[which];
+  const script = named ?? BENCHMARKS.writes ?? "bench/run.ts";
+  const scriptArgs = named ? rest : args;
   const { code } = await runTee(process.execPath, [script, ...scriptArgs], s.env);
   return code;
 }

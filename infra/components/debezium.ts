@@ -421,6 +421,7 @@ interface PresetArgs {
   httpPort?: number;
   topicPrefix?: string;
   slot?: string;
+  snapshotMode?: DebeziumOptions["snapshotMode"];
 }
 
 type PresetDefaults = Pick<DebeziumOptions, "name" | "httpPort" | "slot" | "publication" | "tables" | "snapshotMode">;
@@ -428,7 +429,19 @@ type PresetDefaults = Pick<DebeziumOptions, "name" | "httpPort" | "slot" | "publ
 function preset(a: PresetArgs, d: PresetDefaults, sink: DebeziumSink): DebeziumServer {
   const { dir, distDir, postgresPort, topicPrefix } = a;
   const [database, httpPort, slot] = [a.database ?? "a4c", a.httpPort ?? d.httpPort, a.slot ?? d.slot];
-  return new DebeziumServer({ ...d, dir, distDir, postgresPort, database, httpPort, slot, topicPrefix, sink });
+  const snapshotMode = a.snapshotMode ?? d.snapshotMode;
+  return new DebeziumServer({
+    ...d,
+    dir,
+    distDir,
+    postgresPort,
+    database,
+    httpPort,
+    slot,
+    topicPrefix,
+    snapshotMode,
+    sink,
+  });
 }
 
 /**

@@ -43,6 +43,11 @@ export interface ElasticsearchOptions {
   /** Heap for -Xms/-Xmx; 512m is plenty for a dev node and leaves room for the rest of the stack. */
   heap?: string;
   startTimeoutMs?: number;
+  /**
+   * An installed distribution to run from instead of one under `dir` (a test's private node reuses
+   * the launcher's). The home is only read: config, data, logs and tmp stay under `dir`.
+   */
+  home?: string;
 }
 
 /**
@@ -56,6 +61,7 @@ export class ElasticsearchServer implements Component {
   readonly #user: string | undefined;
   readonly #heap: string;
   readonly #startTimeoutMs: number;
+  readonly #home: string | undefined;
 
   constructor(
     preferredDir: string,
@@ -67,6 +73,7 @@ export class ElasticsearchServer implements Component {
     this.transportPort = opts.transportPort ?? ES_DEFAULT_TRANSPORT_PORT;
     this.#heap = opts.heap ?? "512m";
     this.#startTimeoutMs = opts.startTimeoutMs ?? 180_000;
+    this.#home = opts.home;
   }
 
   get url(): string {
@@ -74,7 +81,7 @@ export class ElasticsearchServer implements Component {
   }
 
   get home(): string {
-    return join(this.dir, `elasticsearch-${ES_VERSION}`);
+    return this.#home ?? join(this.dir, `elasticsearch-${ES_VERSION}`);
   }
 
   get #confDir(): string {

@@ -7,8 +7,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createSql, type Sql } from "@a4c/shared";
+import { createSql, jetstreamManager, type Sql, StreamNames } from "@a4c/shared";
 import { Client, HttpConnection } from "@elastic/elasticsearch";
+import { connect } from "@nats-io/transport-node";
 import { Kafka, logLevel } from "kafkajs";
 import { type DebeziumServer, debeziumToKafka } from "../../infra/components/debezium.ts";
 import { deleteTopics, KafkaServer } from "../../infra/components/kafka.ts";
@@ -18,6 +19,7 @@ import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
 import { freePort } from "./ports.ts";
 
 const TEMPLATE = process.env.A4C_TEST_TEMPLATE_DB ?? "a4c_test_template";
+const NATS_URL = process.env.NATS_URL ?? `nats://127.0.0.1:${PORTS.nats}`;
 
 export interface SearchEnv {
   run: string;
@@ -29,12 +31,30 @@ export interface SearchEnv {
   group: string;
   topic: string;
   debezium: DebeziumServer;
+  databaseUrl: string;
+  /** The admin token of every read-api this env starts. */
+  adminToken: string;
   /** A new es-sync process (not started); `n` keeps the files of several instances apart. */
   esSync(n?: number, env?: Record<string, string>): Promise<ServiceProcess>;
+  /**
+   * A new read-api (not started) searching this env's alias, on the env's Elasticsearch unless
+   * `elasticsearchUrl` names another; no change feed. stop() removes its write streams.
+   */
+  readApi(label: string, opts?: { elasticsearchUrl?: string; env?: Record<string, string> }): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
-export async function startSearchEnv(label: string, extraEnv: Record<string, string> = {}): Promise<SearchEnv> {
+export interface SearchEnvOptions {
+  /** Extra environment for every es-sync process. */
+  env?: Record<string, string>;
+  /** Another Elasticsearch node than the launcher's (a private one a test may stop). */
+  elasticsearchUrl?: string;
+  /** Runs on the new database before Debezium starts (with `no_data`, such rows are not streamed). */
+  beforeCdc?: (sql: Sql) => Promise<void>;
+  snapshotMode?: "initial" | "no_data";
+}
+
+export async function startSearchEnv(label: string, opts: SearchEnvOptions = {}): Promise<SearchEnv> {
   const run = randomBytes(4).toString("hex");
   const database = `${label}_${run}`;
   const dir = join(LOCAL, "test", `${label}-${run}`);
@@ -43,7 +63,9 @@ export async function startSearchEnv(label: string, extraEnv: Record<string, str
   postgres.ensureDatabase(database, TEMPLATE);
   const databaseUrl = `postgres://a4c@127.0.0.1:${PORTS.postgres}/${database}`;
   const sql = createSql(databaseUrl, { max: 4, application: "a4c-test" });
+  await opts.beforeCdc?.(sql);
   const brokers = new KafkaServer(join(LOCAL, "kafka")).brokers;
+  const elasticsearchUrl = opts.elasticsearchUrl ?? `http://127.0.0.1:${PORTS.elasticsearch}`;
   const debezium = debeziumToKafka({
     dir: join(dir, "debezium"),
     distDir: join(LOCAL, "debezium", "dist"),
@@ -53,18 +75,21 @@ export async function startSearchEnv(label: string, extraEnv: Record<string, str
     slot: `a4c_es_${run}`,
     topicPrefix: `est${run}`,
     brokers,
+    snapshotMode: opts.snapshotMode,
   });
   await debezium.start(240_000);
   const topic = debezium.destination("job");
   const alias = `jobs_t${run}`;
   const group = `es-sync-t${run}`;
-  const es = new Client({ node: `http://127.0.0.1:${PORTS.elasticsearch}`, Connection: HttpConnection });
+  const es = new Client({ node: elasticsearchUrl, Connection: HttpConnection });
   const kafka = new Kafka({ clientId: `a4c-test-${run}`, brokers, logLevel: logLevel.NOTHING });
   const started: ServiceProcess[] = [];
+  const namespaces: string[] = [];
+  const adminToken = randomBytes(18).toString("base64url");
   const env = {
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: brokers.join(","),
-    ELASTICSEARCH_URL: `http://127.0.0.1:${PORTS.elasticsearch}`,
+    ELASTICSEARCH_URL: elasticsearchUrl,
     ES_SYNC_TOPIC: topic,
     ES_SYNC_GROUP: group,
     ES_SYNC_ALIAS: alias,
@@ -72,7 +97,7 @@ export async function startSearchEnv(label: string, extraEnv: Record<string, str
     ES_SYNC_SESSION_TIMEOUT_MS: "10000",
     ES_SYNC_RECONCILE_INTERVAL_MS: "0",
     A4C_LOG_LEVEL: "info",
-    ...extraEnv,
+    ...opts.env,
   };
   return {
     run,
@@ -84,6 +109,30 @@ export async function startSearchEnv(label: string, extraEnv: Record<string, str
     group,
     topic,
     debezium,
+    databaseUrl,
+    adminToken,
+    async readApi(name, o = {}) {
+      const port = await freePort();
+      const d = join(dir, `read-api-${name}`);
+      mkdirSync(d, { recursive: true });
+      const namespace = `t${run}${name}_`;
+      namespaces.push(namespace);
+      const svc = new ServiceProcess("read-api", ROOT, d, d, port, {
+        DATABASE_URL: databaseUrl,
+        NATS_URL,
+        REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${PORTS.redis}`,
+        A4C_CDC_ENABLED: "false",
+        A4C_NAMESPACE: namespace,
+        A4C_ADMIN_TOKEN: adminToken,
+        A4C_LOG_LEVEL: "info",
+        ELASTICSEARCH_URL: o.elasticsearchUrl ?? elasticsearchUrl,
+        A4C_SEARCH_ALIAS: alias,
+        PORT: String(port),
+        ...o.env,
+      });
+      started.push(svc);
+      return svc;
+    },
     async esSync(n = 1, more = {}) {
       const port = await freePort();
       const d = join(dir, `es-sync-${n}`);
@@ -94,7 +143,16 @@ export async function startSearchEnv(label: string, extraEnv: Record<string, str
     },
     async stop() {
       // Gracefully, so the members leave their groups and the groups can be deleted below.
-      for (const svc of started) await svc.stop().catch(() => {});
+      await Promise.all(started.map((svc) => svc.stop().catch(() => {})));
+      if (namespaces.length > 0) {
+        // Each read-api creates its write streams at boot; each reserves its max_bytes in the shared NATS.
+        const nc = await connect({ servers: NATS_URL });
+        const jsm = await jetstreamManager(nc);
+        for (const ns of namespaces.map((n) => new StreamNames(n))) {
+          for (const st of [ns.writes, ns.dlq]) await jsm.streams.delete(st).catch(() => {});
+        }
+        await nc.close();
+      }
       await debezium.stop().catch(() => {});
       await debezium.dropSlot().catch(() => {});
       const admin = kafka.admin();
@@ -183,4 +241,42 @@ export async function post(url: string): Promise<Record<string, unknown>> {
   const r = await fetch(url, { method: "POST", signal: AbortSignal.timeout(120_000) });
   if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${await r.text()}`);
   return (await r.json()) as Record<string, unknown>;
+}
+
+export interface SearchAnswer {
+  items: Array<{ id: string; userId: string; createdAt: string; status: string; version: number }>;
+  total: number;
+  facets: { status: Record<string, number>; type: Record<string, number> };
+  cursor: string | null;
+  source: string;
+  degraded: boolean;
+  detail?: string;
+}
+
+/** GET /v1/jobs on a read-api with `token`. */
+export async function search(api: { url: string }, token: string, params: Record<string, string>) {
+  const r = await fetch(`${api.url}/v1/jobs?${new URLSearchParams(params)}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: r.status, body: (await r.json()) as SearchAnswer };
+}
+
+/** POST /reindex on an es-sync, then follows GET /reindex until the run is done; its result. */
+export async function reindexAndWait(
+  esSyncUrl: string,
+  timeoutMs = 120_000,
+  onProgress?: (status: Record<string, unknown>) => void | Promise<void>,
+): Promise<Record<string, unknown>> {
+  const started = await fetch(`${esSyncUrl}/reindex`, { method: "POST" });
+  if (started.status !== 202) throw new Error(`POST /reindex: ${started.status} ${await started.text()}`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await (await fetch(`${esSyncUrl}/reindex`)).json()) as Record<string, unknown>;
+    await onProgress?.(status);
+    if (status.state === "done") return status.result as Record<string, unknown>;
+    if (status.state !== "running") throw new Error(`reindex ${status.state}: ${String(status.error)}`);
+    if (Date.now() > deadline) throw new Error(`reindex still running after ${timeoutMs} ms`);
+    await Bun.sleep(250);
+  }
 }

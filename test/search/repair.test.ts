@@ -11,6 +11,7 @@ import {
   insertJobs,
   owner,
   post,
+  reindexAndWait,
   type SearchEnv,
   startSearchEnv,
   until,
@@ -21,7 +22,9 @@ let env: SearchEnv;
 let svc: ServiceProcess;
 
 beforeAll(async () => {
-  env = await startSearchEnv("essyncrepair", { ES_SYNC_POLL_INTERVAL_MS: "1000", ES_SYNC_POLL_GRACE_MS: "3000" });
+  env = await startSearchEnv("essyncrepair", {
+    env: { ES_SYNC_POLL_INTERVAL_MS: "1000", ES_SYNC_POLL_GRACE_MS: "3000" },
+  });
   svc = await env.esSync(1);
   await svc.start(90_000);
   // A delete made behind es-sync's back (internal versioning) leaves a tombstone one version above
@@ -114,7 +117,19 @@ describe("es-sync repairs", () => {
         await Bun.sleep(50);
       }
     })();
-    const result = await post(`${svc.url}/reindex`);
+    // It runs in the background: GET /reindex shows its phase, and a second run is refused meanwhile.
+    const phases = new Set<string>();
+    let refused = null as { status: number; type: string | null } | null;
+    const result = await reindexAndWait(svc.url, 120_000, async (status) => {
+      const p = status.progress as { phase: string; total: number } | null;
+      if (status.state === "running" && p) phases.add(p.phase);
+      if (status.state === "running" && !refused) {
+        const again = await fetch(`${svc.url}/reindex`, { method: "POST" });
+        refused = { status: again.status, type: again.headers.get("content-type") };
+      }
+    });
+    expect(refused).toEqual({ status: 409, type: "application/problem+json" });
+    expect(phases.size).toBeGreaterThan(0);
     writing = false;
     await writer;
     const after = Object.keys(await env.es.indices.getAlias({ name: env.alias }));

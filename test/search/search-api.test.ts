@@ -6,18 +6,15 @@
  * Elasticsearch is never stopped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { jetstreamManager, StreamNames, tokenHash } from "@a4c/shared";
-import { connect } from "@nats-io/transport-node";
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { tokenHash } from "@a4c/shared";
 import fc from "fast-check";
-import { ServiceProcess } from "../../infra/components/service.ts";
-import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
+import type { ServiceProcess } from "../../infra/components/service.ts";
+import { PORTS } from "../../infra/lib/paths.ts";
 import { freePort } from "../helpers/ports.ts";
-import { type SearchEnv, startSearchEnv, until, versionsBoth } from "../helpers/search.ts";
+import { type SearchEnv, search, startSearchEnv, until, versionsBoth } from "../helpers/search.ts";
 
-const NATS_URL = process.env.NATS_URL ?? `nats://127.0.0.1:${PORTS.nats}`;
 const ES_URL = `http://127.0.0.1:${PORTS.elasticsearch}`;
 const BASE = Date.parse("2026-03-01T12:00:00.000Z");
 /** Job n was created n minutes before BASE (plus some microseconds, as real rows are). */
@@ -58,15 +55,10 @@ const SEED: Seed[] = [
 ];
 
 let env: SearchEnv;
-let databaseUrl = "";
 let esApi: ServiceProcess;
 let flaky: ServiceProcess;
 let flakyPort: number;
 let proxy: ReturnType<typeof Bun.serve> | null = null;
-const dirs: string[] = [];
-/** Each read-api creates its write streams at boot: removed again in afterAll. */
-const namespaces: string[] = [];
-const adminToken = randomBytes(18).toString("base64url");
 const users = {
   a: { id: randomUUID(), token: `tok-a-${randomUUID()}` },
   b: { id: randomUUID(), token: `tok-b-${randomUUID()}` },
@@ -104,31 +96,8 @@ async function seed(): Promise<void> {
 
 const readTail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").slice(-3_000) : "(no log)");
 
-function readApi(label: string, port: number, esUrl: string, extra: Record<string, string> = {}) {
-  const dir = join(LOCAL, "test", `searchapi-${env.run}-${label}`);
-  mkdirSync(dir, { recursive: true });
-  dirs.push(dir);
-  const namespace = `t${env.run}${label}_`;
-  namespaces.push(namespace);
-  return new ServiceProcess("read-api", ROOT, dir, dir, port, {
-    DATABASE_URL: databaseUrl,
-    NATS_URL,
-    REDIS_URL: process.env.REDIS_URL ?? `redis://127.0.0.1:${PORTS.redis}`,
-    A4C_CDC_ENABLED: "false",
-    A4C_NAMESPACE: namespace,
-    A4C_ADMIN_TOKEN: adminToken,
-    A4C_LOG_LEVEL: "info",
-    ELASTICSEARCH_URL: esUrl,
-    A4C_SEARCH_ALIAS: env.alias,
-    PORT: String(port),
-    ...extra,
-  });
-}
-
 beforeAll(async () => {
   env = await startSearchEnv("searchapi");
-  const [db] = await env.sql<{ name: string }[]>`SELECT current_database() AS name`;
-  databaseUrl = `postgres://a4c@127.0.0.1:${PORTS.postgres}/${db?.name}`;
   const sync = await env.esSync(1);
   await sync.start(90_000);
   await seed();
@@ -140,12 +109,12 @@ beforeAll(async () => {
     },
     120_000,
   );
-  esApi = readApi("es", await freePort(), ES_URL);
+  esApi = await env.readApi("es");
   // Nothing listens on this port until the recovery test puts a proxy to Elasticsearch there.
   flakyPort = await freePort();
-  flaky = readApi("flaky", await freePort(), `http://127.0.0.1:${flakyPort}`, {
-    A4C_SEARCH_BREAKER_MIN_VOLUME: "2",
-    A4C_SEARCH_BREAKER_OPEN_MS: "1000",
+  flaky = await env.readApi("flaky", {
+    elasticsearchUrl: `http://127.0.0.1:${flakyPort}`,
+    env: { A4C_SEARCH_BREAKER_MIN_VOLUME: "2", A4C_SEARCH_BREAKER_OPEN_MS: "1000" },
   });
   await Promise.all([esApi.start(), flaky.start()]).catch((err) => {
     for (const api of [esApi, flaky]) console.error(`${api.logFile}:\n${readTail(api.logFile)}`);
@@ -154,37 +123,12 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
-  await Promise.all([esApi?.stop(), flaky?.stop()]);
   proxy?.stop(true);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  // Leave nothing in the shared NATS server (each stream reserves its max_bytes there).
-  const nc = await connect({ servers: NATS_URL });
-  const jsm = await jetstreamManager(nc);
-  for (const ns of namespaces.map((n) => new StreamNames(n))) {
-    for (const s of [ns.writes, ns.dlq]) await jsm.streams.delete(s).catch(() => {});
-  }
-  await nc.close();
   await env?.stop();
 }, 120_000);
 
-interface Answer {
-  items: Array<{ id: string; userId: string; createdAt: string }>;
-  total: number;
-  facets: { status: Record<string, number>; type: Record<string, number> };
-  cursor: string | null;
-  source: string;
-  degraded: boolean;
-}
-
-async function search(api: ServiceProcess, token: string, params: Record<string, string>) {
-  const r = await fetch(`${api.url}/v1/jobs?${new URLSearchParams(params)}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  return { status: r.status, body: (await r.json()) as Answer & { detail?: string } };
-}
-
 const ids = (...ns: number[]): string[] => ns.map((n) => jobIds.get(n) ?? `missing job ${n}`);
-const token = (who: "a" | "b" | "admin") => (who === "admin" ? adminToken : users[who].token);
+const token = (who: "a" | "b" | "admin") => (who === "admin" ? env.adminToken : users[who].token);
 
 const CASES: Array<{ who: "a" | "b" | "admin"; params: Record<string, string>; expect: number[] }> = [
   { who: "a", params: { q: "status:failed" }, expect: [1, 3, 5, 6] },
@@ -268,7 +212,7 @@ describe("GET /v1/jobs", () => {
         let cursor: string | null = null;
         for (let page = 0; page < 10; page++) {
           const params: Record<string, string> = { limit: "3", sort, ...(cursor ? { cursor } : {}) };
-          const { body } = await search(api, adminToken, params);
+          const { body } = await search(api, env.adminToken, params);
           expect(body.source).toBe(source);
           expect(body.total).toBe(SEED.length);
           seen.push(...body.items.map((i) => i.id));

@@ -4,7 +4,8 @@
  *   bun packages/es-sync/src/cli.ts dlq replay
  *   bun packages/es-sync/src/cli.ts reconcile [--since=<ISO instant>]   (everything without --since)
  *   bun packages/es-sync/src/cli.ts reindex
- * The same actions are on the running service's ops port: GET /dlq, POST /dlq/replay, /reconcile, /reindex.
+ * The same actions are on the running service's ops port: GET /dlq, POST /dlq/replay, POST /reconcile,
+ * POST /reindex (runs in the background) and GET /reindex (its progress and result).
  */
 import { loadEnv } from "./env.ts";
 import { reindex } from "./reindex.ts";
@@ -31,12 +32,20 @@ async function main(args: string[]): Promise<number> {
       if (from && Number.isNaN(from.getTime())) throw new Error(`--since is not an instant: ${since}`);
       out = await w.reconciler.reconcile({ from });
     } else {
+      // Progress on stderr (the result stays the only thing on stdout), at most once a second.
+      let shown = 0;
       out = await reindex({
         ...w,
         topic: env.ES_SYNC_TOPIC,
         groupId: env.ES_SYNC_GROUP,
         alias: env.ES_SYNC_ALIAS,
         log: w.log,
+        onProgress: (p) => {
+          if (Date.now() - shown < 1_000 && p.phase === "load") return;
+          shown = Date.now();
+          const pct = p.total > 0 ? Math.min(100, Math.round((100 * p.loaded) / p.total)) : 100;
+          console.error(`reindex ${p.index}: ${p.phase} ${p.loaded}/${p.total} (${pct} %), caught up ${p.caughtUp}`);
+        },
       });
     }
     console.log(JSON.stringify(out, null, 2));

@@ -3,7 +3,7 @@ import { opsApp } from "./app.ts";
 import { CdcConsumer } from "./cdc-consumer.ts";
 import { loadEnv } from "./env.ts";
 import { every } from "./reconciler.ts";
-import { reindex } from "./reindex.ts";
+import { ReindexRunner, reindex } from "./reindex.ts";
 import { RetryConsumer } from "./retry-consumer.ts";
 import { wire } from "./wiring.ts";
 
@@ -50,9 +50,12 @@ const stopReconciler = every(env.ES_SYNC_RECONCILE_INTERVAL_MS, "reconcile", log
   w.reconciler.reconcile({ from: new Date(Date.now() - env.ES_SYNC_RECONCILE_WINDOW_MS) }),
 );
 
-const reindexNow = () =>
-  reindex({ ...w, topic: env.ES_SYNC_TOPIC, groupId: env.ES_SYNC_GROUP, alias: env.ES_SYNC_ALIAS, log });
-const ops = opsApp(w, cdc, reindexNow).listen({ port: env.PORT, hostname: env.HOST });
+const reindexer = new ReindexRunner(
+  (onProgress) =>
+    reindex({ ...w, topic: env.ES_SYNC_TOPIC, groupId: env.ES_SYNC_GROUP, alias: env.ES_SYNC_ALIAS, log, onProgress }),
+  log,
+);
+const ops = opsApp(w, cdc, reindexer).listen({ port: env.PORT, hostname: env.HOST });
 
 log.info({ event: "es-sync.started", topic: env.ES_SYNC_TOPIC, group: env.ES_SYNC_GROUP, port: env.PORT });
 

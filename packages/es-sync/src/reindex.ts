@@ -38,7 +38,22 @@ export interface ReindexResult {
   loaded: number;
   caughtUp: number;
   failed: number;
+  seconds: number;
 }
+
+export type ReindexPhase = "load" | "catch-up" | "swap" | "catch-up-after-swap";
+
+export interface ReindexProgress {
+  index: string;
+  phase: ReindexPhase;
+  /** Jobs loaded from PostgreSQL so far, of about `total` (counted when the load began). */
+  loaded: number;
+  total: number;
+  caughtUp: number;
+}
+
+/** How often a running reindex logs its progress. */
+const PROGRESS_EVERY_MS = 5_000;
 
 export async function reindex(deps: {
   sql: Sql;
@@ -54,13 +69,24 @@ export async function reindex(deps: {
   /** Delete the indices the alias pointed at before (default true). */
   dropPrevious?: boolean;
   pageSize?: number;
+  onProgress?: (p: ReindexProgress) => void;
 }): Promise<ReindexResult> {
   const { sql, client, index, kafka, sync, topic, alias, log } = deps;
+  const started = performance.now();
   const target = newJobsIndexName().replace(/^jobs-/, `${alias}-`);
   await createJobsIndex(client, target);
   // Bulk loading is faster without refreshes; restored before the swap.
   await client.indices.putSettings({ index: target, settings: { refresh_interval: "-1" } });
-  log.info({ event: "reindex.start", index: target, alias });
+  const [{ total } = { total: 0 }] = await sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job`;
+  const progress: ReindexProgress = { index: target, phase: "load", loaded: 0, total, caughtUp: 0 };
+  const report = () => deps.onProgress?.({ ...progress });
+  let lastLog = performance.now();
+  const phase = (p: ReindexPhase) => {
+    progress.phase = p;
+    report();
+  };
+  log.info({ event: "reindex.start", index: target, alias, total });
+  report();
   const failures: SyncFailure[] = [];
   const t0 = await endOffsets(kafka, topic);
 
@@ -81,6 +107,13 @@ export async function reindex(deps: {
     });
     loaded += rows.length;
     after = rows.at(-1)?.id ?? null;
+    progress.loaded = loaded;
+    report();
+    if (performance.now() - lastLog >= PROGRESS_EVERY_MS) {
+      lastLog = performance.now();
+      const perSec = Math.round(loaded / ((lastLog - started) / 1000));
+      log.info({ event: "reindex.progress", index: target, loaded, total, perSec });
+    }
   }
   log.info({ event: "reindex.loaded", index: target, jobs: loaded });
 
@@ -105,24 +138,104 @@ export async function reindex(deps: {
         const result = await sync.syncJobs(ids, target);
         failures.push(...result.failed);
         jobs += ids.length;
+        progress.caughtUp += ids.length;
+        report();
       },
       { groupPrefix: deps.groupId, timeoutMs: 300_000 },
     );
     return { to, jobs };
   };
 
+  phase("catch-up");
   const first = await catchUp(t0);
+  phase("swap");
   await client.indices.putSettings({ index: target, settings: { refresh_interval: "1s" } });
   await client.indices.refresh({ index: target });
   const previous = await pointJobsAlias(client, target, alias);
   log.info({ event: "reindex.swapped", index: target, previous });
+  phase("catch-up-after-swap");
   const second = await catchUp(first.to);
   // Failures go through the retries like any other; they now target the alias, i.e. the new index.
   await deps.router.route(failures.map((failure) => ({ failure, previous: null })));
   if (deps.dropPrevious ?? true) {
     for (const old of previous) await client.indices.delete({ index: old }).catch(() => {});
   }
-  const result = { index: target, previous, loaded, caughtUp: first.jobs + second.jobs, failed: failures.length };
+  const result: ReindexResult = {
+    index: target,
+    previous,
+    loaded,
+    caughtUp: first.jobs + second.jobs,
+    failed: failures.length,
+    seconds: Math.round(performance.now() - started) / 1000,
+  };
   log.info({ event: "reindex.done", ...result });
   return result;
+}
+
+export interface ReindexStatus {
+  state: "idle" | "running" | "done" | "failed";
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: ReindexProgress | null;
+  result: ReindexResult | null;
+  error: string | null;
+}
+
+/**
+ * Runs one reindex at a time in the background (a million jobs take minutes, longer than an HTTP
+ * request should wait) and keeps its state for GET /reindex: running with progress, then done
+ * with the result or failed with the error. A failed or interrupted run leaves the alias where it
+ * was; its half-built index is never read and the next run builds a new one.
+ */
+export class ReindexRunner {
+  #status: ReindexStatus = {
+    state: "idle",
+    startedAt: null,
+    finishedAt: null,
+    progress: null,
+    result: null,
+    error: null,
+  };
+  #running: Promise<void> | null = null;
+
+  constructor(
+    private readonly run: (onProgress: (p: ReindexProgress) => void) => Promise<ReindexResult>,
+    private readonly log: Logger,
+  ) {}
+
+  get status(): ReindexStatus {
+    return { ...this.#status, progress: this.#status.progress && { ...this.#status.progress } };
+  }
+
+  /** Starts a run unless one is running; false when one already was. */
+  start(): boolean {
+    if (this.#running) return false;
+    this.#status = {
+      state: "running",
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      progress: null,
+      result: null,
+      error: null,
+    };
+    this.#running = this.run((p) => {
+      this.#status.progress = p;
+    })
+      .then((result) => {
+        this.#status = { ...this.#status, state: "done", result, finishedAt: new Date().toISOString() };
+      })
+      .catch((err: unknown) => {
+        this.log.error({ event: "reindex.failed", err });
+        this.#status = { ...this.#status, state: "failed", error: String(err), finishedAt: new Date().toISOString() };
+      })
+      .finally(() => {
+        this.#running = null;
+      });
+    return true;
+  }
+
+  /** Resolves when no run is in progress (tests and the CLI). */
+  async idle(): Promise<void> {
+    await this.#running;
+  }
 }

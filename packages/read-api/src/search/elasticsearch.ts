@@ -71,6 +71,19 @@ function buckets(agg: unknown): Record<string, number> {
   return out;
 }
 
+/** The whole search request for `spec` (without the index): also what the benchmark sends straight to Elasticsearch. */
+export function searchBody(spec: JobSearchSpec) {
+  return {
+    query: buildQuery(spec),
+    sort: [{ createdAt: { order: spec.order } }, { id: { order: spec.order } }],
+    ...(spec.after && { search_after: [millis(spec.after.createdAt), spec.after.id] }),
+    // One more than asked tells whether another page exists.
+    size: spec.limit + 1,
+    track_total_hits: true,
+    aggs: { status: { terms: { field: "status", size: 20 } }, type: { terms: { field: "type", size: 20 } } },
+  } satisfies Omit<estypes.SearchRequest, "index">;
+}
+
 /** Job search answered from the Elasticsearch projection (alias `jobs`, written by es-sync). */
 export class ElasticsearchJobSearch implements JobSearch {
   constructor(
@@ -79,16 +92,7 @@ export class ElasticsearchJobSearch implements JobSearch {
   ) {}
 
   async search(spec: JobSearchSpec): Promise<JobSearchPage> {
-    const r = await this.client.search<JobDocument>({
-      index: this.alias,
-      query: buildQuery(spec),
-      sort: [{ createdAt: { order: spec.order } }, { id: { order: spec.order } }],
-      ...(spec.after && { search_after: [millis(spec.after.createdAt), spec.after.id] }),
-      // One more than asked tells whether another page exists.
-      size: spec.limit + 1,
-      track_total_hits: true,
-      aggs: { status: { terms: { field: "status", size: 20 } }, type: { terms: { field: "type", size: 20 } } },
-    });
+    const r = await this.client.search<JobDocument>({ index: this.alias, ...searchBody(spec) });
     const hits = r.hits.hits.filter((h) => h._source !== undefined);
     const items = hits.slice(0, spec.limit).map((h) => h._source as JobDocument);
     const last = items.at(-1);
