@@ -25,8 +25,9 @@ test:
 check:
     npm run check
 
-bench:
-    npm run bench
+# Benchmarks: writes (default), reads (cache and change-data lag) or search (job search, 1M jobs)
+bench which="writes":
+    bash infra/a4c.sh bench {{which}}
 
 # Stop everything and delete all local state (databases, streams, logs)
 clean: stop

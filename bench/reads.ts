@@ -18,6 +18,8 @@ import { LOCAL, PORTS, PostgresServer } from "../infra/index.ts";
 import { metricValue } from "../test/helpers/cdc.ts";
 import { type FeedStack, startFeedStack } from "../test/helpers/feed-stack.ts";
 import { privateRedis } from "../test/helpers/stack.ts";
+import { runBounded } from "./lib/bounded.ts";
+import { paced } from "./lib/load.ts";
 import { type ReadRateResult, readsAtRate, redisBenchmark, wrkReads } from "./lib/reads-load.ts";
 import { fmt, percentiles, say } from "./lib/stats.ts";
 import { killChildren } from "./lib/tools.ts";
@@ -32,25 +34,7 @@ const TEMPLATE = process.env.A4C_TEST_TEMPLATE_DB ?? "a4c_test_template";
 
 let fs: FeedStack | null = null;
 let redis: Awaited<ReturnType<typeof privateRedis>> | null = null;
-let closing: Promise<void> | null = null;
 const workDir = join(LOCAL, "bench", `reads-${Date.now().toString(36)}`);
-
-function cleanup(): Promise<void> {
-  closing ??= (async () => {
-    say("cleaning up: services, Debezium slot and stream, database, private Redis");
-    await killChildren();
-    await fs?.stop().catch((e) => say(`stack cleanup: ${e}`));
-    await redis?.stop().catch(() => {});
-    if (redis) rmSync(redis.dir, { recursive: true, force: true });
-    rmSync(workDir, { recursive: true, force: true });
-  })();
-  return closing;
-}
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void cleanup().then(() => process.exit(130)));
-const watchdog = setTimeout(() => {
-  say(`time limit ${LIMIT_MS / 1000} s reached: aborting`);
-  void cleanup().then(() => process.exit(2));
-}, LIMIT_MS);
 
 async function seed(s: FeedStack["stack"]): Promise<void> {
   // One statement per table; ids derived from the row number so paths can be built without a read.
@@ -125,21 +109,11 @@ async function lagAt(s: FeedStack["stack"], redisPort: number, rate: number, sec
     }
   });
   const writer = createSql(s.databaseUrl, { max: 16, application: "bench-writer" });
-  const total = rate * seconds;
-  const start = performance.now() + 20;
-  const running: Promise<void>[] = [];
-  for (let k = 0; k < total; k++) {
-    const due = start + (k * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait >= 1) await Bun.sleep(Math.floor(wait));
+  const total = await paced(rate, seconds, async (k) => {
     const id = row(1 + HOT + (k % (ROWS - HOT))).user;
-    running.push(
-      writer`UPDATE users SET name = ${`lag ${rate} ${k}`}, version = version + 1 WHERE id = ${id}`.then(() => {
-        committed.set(id, performance.now());
-      }),
-    );
-  }
-  await Promise.all(running);
+    await writer`UPDATE users SET name = ${`lag ${rate} ${k}`}, version = version + 1 WHERE id = ${id}`;
+    committed.set(id, performance.now());
+  });
   const deadline = Date.now() + 15_000;
   while (committed.size > 0 && Date.now() < deadline) await Bun.sleep(50);
   await writer.end({ timeout: 2 });
@@ -263,9 +237,15 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-}
+await runBounded(
+  LIMIT_MS,
+  async () => {
+    say("cleaning up: services, Debezium slot and stream, database, private Redis");
+    await killChildren();
+    await fs?.stop().catch((e) => say(`stack cleanup: ${e}`));
+    await redis?.stop().catch(() => {});
+    if (redis) rmSync(redis.dir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
+  },
+  main,
+);

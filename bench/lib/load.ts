@@ -164,3 +164,20 @@ export async function ledgerLatency(s: BenchStack, dueEpoch: Map<string, number>
   }
   return percentiles(out);
 }
+
+/**
+ * Open loop: starts `send(k)` for k = 0 … rate·seconds−1 at its scheduled time, whatever the
+ * earlier ones are doing, and resolves when all have finished.
+ */
+export async function paced(rate: number, seconds: number, send: (k: number) => Promise<void>): Promise<number> {
+  const total = rate * seconds;
+  const start = performance.now() + 20;
+  const running: Promise<void>[] = [];
+  for (let k = 0; k < total; k++) {
+    const wait = start + (k * 1000) / rate - performance.now();
+    if (wait >= 1) await Bun.sleep(Math.floor(wait));
+    running.push(send(k));
+  }
+  await Promise.all(running);
+  return total;
+}

@@ -246,6 +246,7 @@ export async function post(url: string): Promise<Record<string, unknown>> {
 export interface SearchAnswer {
   items: Array<{ id: string; userId: string; createdAt: string; status: string; version: number }>;
   total: number;
+  totalRelation: "eq" | "gte";
   facets: { status: Record<string, number>; type: Record<string, number> };
   cursor: string | null;
   source: string;

@@ -194,6 +194,7 @@ describe("GET /v1/jobs", () => {
       });
       expect(pg.body.items).toEqual(es.body.items);
       expect(pg.body.total).toBe(es.body.total);
+      expect([pg.body.totalRelation, es.body.totalRelation]).toEqual(["eq", "eq"]);
       expect(pg.body.facets).toEqual(es.body.facets);
     }
     const ready = (await (await fetch(`${flaky.url}/ready`)).json()) as Record<string, unknown>;

@@ -23,6 +23,11 @@ export const EsSyncEnv = Type.Object({
   ES_SYNC_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
   /** Most jobs in one bulk request. */
   ES_SYNC_BULK_MAX: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+  /**
+   * How often Elasticsearch makes new writes searchable (the index's refresh_interval, applied at
+   * boot and after a reindex). Most of the commit → searchable lag; shorter costs more merging.
+   */
+  ES_SYNC_REFRESH_INTERVAL: Type.String({ pattern: "^[1-9][0-9]*(ms|s)$", default: "500ms" }),
   ES_SYNC_POLL_INTERVAL_MS: Type.Integer({ minimum: 0, default: 30_000 }),
   /** How long a committed version may stay unindexed before the poller re-syncs it. */
   ES_SYNC_POLL_GRACE_MS: Type.Integer({ minimum: 0, default: 30_000 }),

@@ -69,6 +69,8 @@ export async function reindex(deps: {
   /** Delete the indices the alias pointed at before (default true). */
   dropPrevious?: boolean;
   pageSize?: number;
+  /** The refresh_interval the new index gets once loaded (es-sync's ES_SYNC_REFRESH_INTERVAL). */
+  refreshInterval?: string;
   onProgress?: (p: ReindexProgress) => void;
 }): Promise<ReindexResult> {
   const { sql, client, index, kafka, sync, topic, alias, log } = deps;
@@ -149,7 +151,7 @@ export async function reindex(deps: {
   phase("catch-up");
   const first = await catchUp(t0);
   phase("swap");
-  await client.indices.putSettings({ index: target, settings: { refresh_interval: "1s" } });
+  await client.indices.putSettings({ index: target, settings: { refresh_interval: deps.refreshInterval ?? "1s" } });
   await client.indices.refresh({ index: target });
   const previous = await pointJobsAlias(client, target, alias);
   log.info({ event: "reindex.swapped", index: target, previous });

@@ -21,6 +21,10 @@ export async function wire(env: EsSyncEnv, clientId: string) {
   const client = createEsClient(env.ELASTICSEARCH_URL);
   const index = new ElasticsearchIndex(client);
   const concrete = await ensureJobsIndex(client, env.ES_SYNC_ALIAS);
+  await client.indices.putSettings({
+    index: env.ES_SYNC_ALIAS,
+    settings: { refresh_interval: env.ES_SYNC_REFRESH_INTERVAL },
+  });
   const kafka = createKafka(brokersOf(env), clientId);
   const topics = syncTopics(env.ES_SYNC_TOPIC, retryDelaysOf(env));
   await ensureTopics(kafka, ownedTopicSpecs(topics));
@@ -51,6 +55,7 @@ export async function wire(env: EsSyncEnv, clientId: string) {
   );
   log.info({ event: "es-sync.wired", alias: env.ES_SYNC_ALIAS, index: concrete, topics });
   return {
+    refreshInterval: env.ES_SYNC_REFRESH_INTERVAL,
     log,
     metrics,
     sql,

@@ -47,7 +47,10 @@ if (env.A4C_CDC_ENABLED) {
 const searchClient = createSearchClient(env.ELASTICSEARCH_URL, env.A4C_SEARCH_TIMEOUT_MS);
 const jobSearch = new JobSearchService(
   new ElasticsearchJobSearch(searchClient, env.A4C_SEARCH_ALIAS),
-  new PostgresJobSearch(sql),
+  new PostgresJobSearch(sql, {
+    exactUpTo: env.A4C_SEARCH_FALLBACK_EXACT_UP_TO,
+    budgetMs: env.A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS,
+  }),
   new SamplingCircuitBreaker({
     failureRate: env.A4C_SEARCH_BREAKER_FAILURE_RATE,
     minimumVolume: env.A4C_SEARCH_BREAKER_MIN_VOLUME,

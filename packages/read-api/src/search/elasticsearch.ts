@@ -101,6 +101,8 @@ export class ElasticsearchJobSearch implements JobSearch {
     return {
       items,
       total: typeof total === "number" ? total : (total?.value ?? 0),
+      // track_total_hits: true, so always exact.
+      totalRelation: "eq",
       facets,
       cursor: hits.length > spec.limit && last ? encodeCursor(last.createdAt, last.id) : null,
     };

@@ -1,4 +1,5 @@
 import {
+  type CountLimits,
   countJobFacets,
   type JobDocument,
   type JobSearchRow,
@@ -38,19 +39,24 @@ function toDocument(r: JobSearchRow): JobDocument {
 
 /** Job search answered from PostgreSQL, the source of truth (indexes: migration 0006). */
 export class PostgresJobSearch implements JobSearch {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly limits: CountLimits,
+  ) {}
 
   async search(spec: JobSearchSpec): Promise<JobSearchPage> {
     // One row more than asked tells whether another page exists.
     const [rows, counted] = await Promise.all([
       searchJobRows(this.sql, spec, spec.limit + 1),
-      countJobFacets(this.sql, spec),
+      countJobFacets(this.sql, spec, this.limits),
     ]);
     const page = rows.slice(0, spec.limit);
     const last = page.at(-1);
     return {
       items: page.map(toDocument),
-      total: counted.total,
+      // A lower bound is at least what this page found.
+      total: counted.totalRelation === "eq" ? counted.total : Math.max(counted.total, rows.length),
+      totalRelation: counted.totalRelation,
       facets: counted.facets,
       cursor: rows.length > spec.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
     };

@@ -6,7 +6,7 @@
 
 import type postgres from "postgres";
 import type { JobStatus, JobType } from "../domain/states.ts";
-import type { Sql } from "./client.ts";
+import type { Sql, TransactionSql } from "./client.ts";
 import type { SearchSyncRow } from "./search-sync.ts";
 
 /** One filter term; `negated` inverts it. */
@@ -84,8 +84,8 @@ function termSql(sql: Sql, t: JobSearchTerm): Fragment {
     case "text": {
       const words = searchWords(t.value);
       p = t.phrase
-        ? sql`to_tsvector('simple'::regconfig, coalesce(j.error_message, '')) @@ phraseto_tsquery('simple'::regconfig, ${words})`
-        : sql`to_tsvector('simple'::regconfig, coalesce(j.error_message, '')) @@ plainto_tsquery('simple'::regconfig, ${words})`;
+        ? sql`j.error_words @@ phraseto_tsquery('simple'::regconfig, ${words})`
+        : sql`j.error_words @@ plainto_tsquery('simple'::regconfig, ${words})`;
       break;
     }
   }
@@ -135,17 +135,25 @@ export async function searchJobRows(sql: Sql, spec: JobSearchSpec, limit: number
      LIMIT ${limit}`;
 }
 
-/** How many jobs match, and how many per status and per type (lowercase keys, like Elasticsearch's). */
-export async function countJobFacets(
-  sql: Sql,
-  spec: JobSearchSpec,
-): Promise<{ total: number; facets: JobSearchFacets }> {
-  const rows = await sql<{ status: string | null; type: string | null; n: number }[]>`
-    SELECT lower(j.status) AS status, lower(j.type) AS type, count(*)::int AS n
-      FROM job j
-      LEFT JOIN workspace w ON w.id = j.workspace_id
-     WHERE ${filterSql(sql, spec)}
-     GROUP BY GROUPING SETS ((j.status), (j.type))`;
+/** Whether `total` is every match ("eq") or a lower bound ("gte", facets then unknown and empty). */
+export type TotalRelation = "eq" | "gte";
+
+export interface JobCounts {
+  total: number;
+  totalRelation: TotalRelation;
+  facets: JobSearchFacets;
+}
+
+export interface CountLimits {
+  /** Up to this many matches are counted exactly, with facets, if that fits in `budgetMs`. */
+  exactUpTo: number;
+  /** Time allowed for counting beyond `exactUpTo` (and for each counting statement), in ms. */
+  budgetMs: number;
+}
+
+type FacetRow = { status: string | null; type: string | null; n: number };
+
+function toCounts(rows: FacetRow[]): { total: number; facets: JobSearchFacets } {
   const facets: JobSearchFacets = { status: {}, type: {} };
   let total = 0;
   for (const r of rows) {
@@ -157,4 +165,45 @@ export async function countJobFacets(
     }
   }
   return { total, facets };
+}
+
+const QUERY_CANCELED = "57014";
+const canceled = (err: unknown) => (err as { code?: string }).code === QUERY_CANCELED;
+
+/**
+ * How many jobs match, and how many per status and per type (lowercase keys, like Elasticsearch's),
+ * at a bounded cost: counting a million rows takes PostgreSQL about half a second here, too long
+ * for a fallback that must answer fast. The first `exactUpTo + 1` matches are counted (cheap);
+ * if there are more, a full count gets `budgetMs`; a count that does not finish in time answers
+ * `exactUpTo` as a lower bound (`gte`) with empty facets. Each statement runs under its own
+ * statement_timeout, in a transaction, so a slow count never holds a connection longer.
+ */
+export async function countJobFacets(sql: Sql, spec: JobSearchSpec, limits: CountLimits): Promise<JobCounts> {
+  const where = filterSql(sql, spec);
+  const timeout = `${Math.max(1, Math.round(limits.budgetMs))}ms`;
+  const facetRows = (tx: TransactionSql, capped: boolean) => tx<FacetRow[]>`
+    SELECT lower(m.status) AS status, lower(m.type) AS type, count(*)::int AS n
+      FROM (SELECT j.status, j.type
+              FROM job j
+              LEFT JOIN workspace w ON w.id = j.workspace_id
+             WHERE ${where}
+             ${capped ? sql`LIMIT ${limits.exactUpTo + 1}` : sql``}) m
+     GROUP BY GROUPING SETS ((m.status), (m.type))`;
+  const bounded = (capped: boolean) =>
+    sql.begin(async (tx) => {
+      await tx`SELECT set_config('statement_timeout', ${timeout}, true)`;
+      return facetRows(tx, capped);
+    });
+  // What is known when a count runs out of time: more than exactUpTo, or (the capped count itself
+  // timed out) nothing, which the caller raises to the matches it has seen.
+  let atLeast = 0;
+  try {
+    const first = toCounts(await bounded(true));
+    if (first.total <= limits.exactUpTo) return { ...first, totalRelation: "eq" };
+    atLeast = limits.exactUpTo;
+    return { ...toCounts(await bounded(false)), totalRelation: "eq" };
+  } catch (err) {
+    if (!canceled(err)) throw err;
+    return { total: atLeast, totalRelation: "gte", facets: { status: {}, type: {} } };
+  }
 }
