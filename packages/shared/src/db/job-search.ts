@@ -67,7 +67,8 @@ function joined(sql: Sql, parts: Fragment[], op: "AND" | "OR"): Fragment {
 
 function termSql(sql: Sql, t: JobSearchTerm): Fragment {
   let p: Fragment;
-  // IS NOT DISTINCT FROM / coalesce: no term is ever NULL, so a negation keeps rows without a value.
+  // No term is ever NULL (project: IS DISTINCT FROM; words: coalesce), so a negation keeps rows
+  // without a value, as Elasticsearch's must_not does.
   switch (t.field) {
     case "status":
       p = sql`j.status = ${t.value}`;
@@ -76,8 +77,9 @@ function termSql(sql: Sql, t: JobSearchTerm): Fragment {
       p = sql`j.type = ${t.value}`;
       break;
     case "project":
-      p = sql`w.project_name IS NOT DISTINCT FROM ${t.value}`;
-      break;
+      // `=` lets the planner start from the workspace_project_name index (IS NOT DISTINCT FROM
+      // cannot use an index); the negation keeps jobs without a workspace.
+      return t.negated ? sql`(w.project_name IS DISTINCT FROM ${t.value})` : sql`(w.project_name = ${t.value})`;
     case "owner":
       p = sql`j.user_id = ${t.value}::uuid`;
       break;
