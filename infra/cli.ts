@@ -106,11 +106,14 @@ function runTee(cmd: string, args: string[], env: Record<string, string>): Promi
   });
 }
 
-async function test(args: string[]): Promise<number> {
+/**
+ * Starts the infrastructure and a migrated template database: each test file (and each benchmark)
+ * clones it into a database of its own. Migrating is idempotent; a template whose applied
+ * migrations were edited is rebuilt.
+ */
+async function startWithTemplate(): Promise<Record<string, string>> {
   const s = await startInfrastructure();
   const { postgres } = s.infrastructure;
-  // A migrated template: each test file clones it into a database of its own. Migrating is
-  // idempotent; a template whose applied migrations were edited is rebuilt.
   postgres.ensureDatabase(TEST_TEMPLATE_DB);
   try {
     await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
@@ -119,11 +122,13 @@ async function test(args: string[]): Promise<number> {
     postgres.ensureDatabase(TEST_TEMPLATE_DB);
     await migrateDatabase(databaseUrl(TEST_TEMPLATE_DB));
   }
+  return { A4C_TEST_TEMPLATE_DB: TEST_TEMPLATE_DB, ...s.env };
+}
+
+async function test(args: string[]): Promise<number> {
+  const env = await startWithTemplate();
   const started = performance.now();
-  const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], {
-    A4C_TEST_TEMPLATE_DB: TEST_TEMPLATE_DB,
-    ...s.env,
-  });
+  const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], env);
   const passed = Number(/^\s*(\d+) pass$/m.exec(output)?.[1] ?? 0);
   const failed = Number(/^\s*(\d+) fail$/m.exec(output)?.[1] ?? 0);
   say(`tests took ${Math.round((performance.now() - started) / 1000)} s`);
@@ -140,12 +145,12 @@ const BENCHMARKS: Record<string, string> = {
 
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */
 async function bench(args: string[]): Promise<number> {
-  const s = await startInfrastructure();
+  const env = await startWithTemplate();
   const [which = "writes", ...rest] = args;
   const named = BENCHMARKS[which];
   const script = named ?? BENCHMARKS.writes ?? "bench/run.ts";
   const scriptArgs = named ? rest : args;
-  const { code } = await runTee(process.execPath, [script, ...scriptArgs], s.env);
+  const { code } = await runTee(process.execPath, [script, ...scriptArgs], env);
   return code;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL fallback's totals and facets (countJobFacets) on 100,000 jobs: exact up to the
- * limit; beyond it exact when the full count fits the time budget, else a true lower bound with
+ * The PostgreSQL fallback's totals and facets (countJobFacets) on 100,000 jobs: exact when the
+ * full count fits the time budget; else exact up to the limit, beyond it a true lower bound with
  * no facets: never a number it did not count.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -69,7 +69,7 @@ test("beyond the limit, within the budget: still exact", async () => {
 });
 
 test("beyond the limit, over the budget: a true lower bound, no facets", async () => {
-  // Grouping 100,000 rows takes tens of ms here; 5 ms is not enough (the capped first count of
+  // Grouping 100,000 rows takes tens of ms here; 5 ms is not enough (the capped second count of
   // 1,001 rows may or may not fit, and the answer must be true either way).
   const c = await countJobFacets(sql, spec(), { exactUpTo: 1_000, budgetMs: 5 });
   expect(c.totalRelation).toBe("gte");

@@ -46,12 +46,14 @@ export const ReadApiEnv = Type.Object({
   /** …and lets one probe through after this long open (ms). */
   A4C_SEARCH_BREAKER_OPEN_MS: Type.Integer({ minimum: 50, default: 5_000 }),
   /**
-   * The PostgreSQL fallback counts totals and facets exactly up to this many matches; beyond, it
-   * counts everything only if that takes at most A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS, else it
-   * answers a lower bound (`totalRelation: "gte"`) without facets.
+   * The PostgreSQL fallback counts totals and facets in full if that takes at most
+   * A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS; else it counts up to this many matches exactly, and
+   * beyond them answers a lower bound (`totalRelation: "gte"`) without facets.
    */
   A4C_SEARCH_FALLBACK_EXACT_UP_TO: Type.Integer({ minimum: 1, default: 10_000 }),
   A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  /** Connections of the fallback's own PostgreSQL pool (entity and status reads keep theirs). */
+  A4C_SEARCH_FALLBACK_POOL: Type.Integer({ minimum: 1, maximum: 50, default: 4 }),
 });
 export type ReadApiEnv = Static<typeof ReadApiEnv>;
 

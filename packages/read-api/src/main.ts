@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Authenticator, bootService, natsCheck, postgresCheck } from "@a4c/shared";
+import { Authenticator, bootService, createSql, natsCheck, postgresCheck } from "@a4c/shared";
 import { createApp } from "./app.ts";
 import { ReadCache } from "./cache.ts";
 import { EntityService } from "./entities.ts";
@@ -45,9 +45,19 @@ if (env.A4C_CDC_ENABLED) {
 }
 
 const searchClient = createSearchClient(env.ELASTICSEARCH_URL, env.A4C_SEARCH_TIMEOUT_MS);
+// The fallback's pool of its own: slow searches cannot take the connections entity and status
+// reads need. Its statements are planned for their actual values every time: how selective a
+// project, a status or a phrase is decides the plan, and postgres.js prepares every statement, so
+// after five runs PostgreSQL would settle on one generic plan for all values (measured on
+// 1,000,000 jobs: `project:… status:failed host` 27 ms with its own plan, 454 ms with the generic one).
+const searchSql = createSql(env.DATABASE_URL, {
+  max: env.A4C_SEARCH_FALLBACK_POOL,
+  application: "read-api-search",
+  settings: { plan_cache_mode: "force_custom_plan" },
+});
 const jobSearch = new JobSearchService(
   new ElasticsearchJobSearch(searchClient, env.A4C_SEARCH_ALIAS),
-  new PostgresJobSearch(sql, {
+  new PostgresJobSearch(searchSql, {
     exactUpTo: env.A4C_SEARCH_FALLBACK_EXACT_UP_TO,
     budgetMs: env.A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS,
   }),
@@ -98,4 +108,5 @@ shutdown.register("cdc", async () => {
 });
 shutdown.register("redis", () => cache.close());
 shutdown.register("elasticsearch", () => searchClient.close());
+shutdown.register("postgres-search", () => searchSql.end({ timeout: 5 }));
 closeLast();

@@ -4,14 +4,21 @@ import { SqlState } from "../errors.ts";
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 
-export function createSql(url: string, options: { max?: number; application?: string } = {}): Sql {
+export interface SqlOptions {
+  max?: number;
+  application?: string;
+  /** Server settings for every connection of the pool (sent at connect), e.g. `plan_cache_mode`. */
+  settings?: Record<string, string>;
+}
+
+export function createSql(url: string, options: SqlOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 5,
     // Keep the server's idea of time and bigint safe in JS.
     types: { bigint: postgres.BigInt },
-    connection: { application_name: options.application ?? "a4c" },
+    connection: { ...options.settings, application_name: options.application ?? "a4c" },
     onnotice: () => {},
   });
 }

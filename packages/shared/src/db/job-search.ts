@@ -124,17 +124,25 @@ export async function searchJobRows(sql: Sql, spec: JobSearchSpec, limit: number
       : sql`AND (j.created_at, j.id) > (${spec.after.createdAt}::text::timestamptz, ${spec.after.id}::uuid)`
     : sql``;
   const order = desc ? sql`j.created_at DESC, j.id DESC` : sql`j.created_at ASC, j.id ASC`;
+  // The page is chosen first, then joined to its owner and workspace: when the planner misjudges a
+  // filter (a phrase's selectivity: 7 rows estimated, 18,800 found), the joins would otherwise run
+  // for every match before the sort (measured: 209 ms instead of 80 ms on 1,000,000 jobs). The
+  // inner workspace join is there for project filters only; without one PostgreSQL drops it.
   return sql<JobSearchRow[]>`
     SELECT j.id::text, j.type, j.status, j.step, j.user_id::text, u.name AS owner_name, u.email AS owner_email,
            j.workspace_id::text, w.project_name, w.image, j.operation_id, j.attempts, j.error_code,
            j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text,
            to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-      FROM job j
+      FROM (SELECT j.id, j.type, j.status, j.step, j.user_id, j.workspace_id, j.operation_id, j.attempts,
+                   j.error_code, j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version
+              FROM job j
+              LEFT JOIN workspace w ON w.id = j.workspace_id
+             WHERE ${where} ${after}
+             ORDER BY ${order}
+             LIMIT ${limit}) j
       LEFT JOIN workspace w ON w.id = j.workspace_id
       LEFT JOIN users u ON u.id = j.user_id
-     WHERE ${where} ${after}
-     ORDER BY ${order}
-     LIMIT ${limit}`;
+     ORDER BY ${order}`;
 }
 
 /** Whether `total` is every match ("eq") or a lower bound ("gte", facets then unknown and empty). */
@@ -147,9 +155,9 @@ export interface JobCounts {
 }
 
 export interface CountLimits {
-  /** Up to this many matches are counted exactly, with facets, if that fits in `budgetMs`. */
+  /** When the full count runs out of time: up to this many matches are still counted exactly. */
   exactUpTo: number;
-  /** Time allowed for counting beyond `exactUpTo` (and for each counting statement), in ms. */
+  /** Time allowed for each counting statement, in ms. */
   budgetMs: number;
 }
 
@@ -175,10 +183,10 @@ const canceled = (err: unknown) => (err as { code?: string }).code === QUERY_CAN
 /**
  * How many jobs match, and how many per status and per type (lowercase keys, like Elasticsearch's),
  * at a bounded cost: counting a million rows takes PostgreSQL about half a second here, too long
- * for a fallback that must answer fast. The first `exactUpTo + 1` matches are counted (cheap);
- * if there are more, a full count gets `budgetMs`; a count that does not finish in time answers
- * `exactUpTo` as a lower bound (`gte`) with empty facets. Each statement runs under its own
- * statement_timeout, in a transaction, so a slow count never holds a connection longer.
+ * for a fallback that must answer fast. A full count gets `budgetMs`; if it does not finish in
+ * time, the first `exactUpTo + 1` matches are counted (cheap when there are many), and more than
+ * `exactUpTo` answers `exactUpTo` as a lower bound (`gte`) with empty facets. Each statement runs
+ * under its own statement_timeout, in a transaction, so a slow count never holds a connection longer.
  */
 export async function countJobFacets(sql: Sql, spec: JobSearchSpec, limits: CountLimits): Promise<JobCounts> {
   const where = filterSql(sql, spec);
@@ -196,16 +204,21 @@ export async function countJobFacets(sql: Sql, spec: JobSearchSpec, limits: Coun
       await tx`SELECT set_config('statement_timeout', ${timeout}, true)`;
       return facetRows(tx, capped);
     });
-  // What is known when a count runs out of time: more than exactUpTo, or (the capped count itself
-  // timed out) nothing, which the caller raises to the matches it has seen.
-  let atLeast = 0;
+  // Counting everything first scans the matches once when they fit the budget (a phrase matching
+  // 18,800 of 1,000,000 jobs: 62 ms, where a capped count and then a full one took 95 ms).
   try {
-    const first = toCounts(await bounded(true));
-    if (first.total <= limits.exactUpTo) return { ...first, totalRelation: "eq" };
-    atLeast = limits.exactUpTo;
     return { ...toCounts(await bounded(false)), totalRelation: "eq" };
   } catch (err) {
     if (!canceled(err)) throw err;
-    return { total: atLeast, totalRelation: "gte", facets: { status: {}, type: {} } };
+  }
+  // Out of time: the first exactUpTo + 1 matches are cheap to find when there are many of them.
+  // If even that runs out of time nothing is known, which the caller raises to the matches it saw.
+  try {
+    const capped = toCounts(await bounded(true));
+    if (capped.total <= limits.exactUpTo) return { ...capped, totalRelation: "eq" };
+    return { total: limits.exactUpTo, totalRelation: "gte", facets: { status: {}, type: {} } };
+  } catch (err) {
+    if (!canceled(err)) throw err;
+    return { total: 0, totalRelation: "gte", facets: { status: {}, type: {} } };
   }
 }
