@@ -51,7 +51,7 @@ afterAll(async () => {
 
 test("up to the limit: exact totals and facets", async () => {
   for (const s of [spec(), failed]) {
-    const c = await countJobFacets(sql, s, { exactUpTo: 1_000_000, budgetMs: 10_000 });
+    const c = await countJobFacets(sql, s, { fullCountUpTo: 1_000_000, exactUpTo: 1_000_000, budgetMs: 10_000 });
     const t = await truth(s);
     expect(c.totalRelation).toBe("eq");
     expect(c.total).toBe(t.total);
@@ -61,7 +61,7 @@ test("up to the limit: exact totals and facets", async () => {
 });
 
 test("beyond the limit, within the budget: still exact", async () => {
-  const c = await countJobFacets(sql, failed, { exactUpTo: 1_000, budgetMs: 10_000 });
+  const c = await countJobFacets(sql, failed, { fullCountUpTo: 1_000_000, exactUpTo: 1_000, budgetMs: 10_000 });
   const t = await truth(failed);
   expect(t.total).toBeGreaterThan(1_000);
   expect(c).toMatchObject({ total: t.total, totalRelation: "eq" });
@@ -71,7 +71,7 @@ test("beyond the limit, within the budget: still exact", async () => {
 test("beyond the limit, over the budget: a true lower bound, no facets", async () => {
   // Grouping 100,000 rows takes tens of ms here; 5 ms is not enough (the capped second count of
   // 1,001 rows may or may not fit, and the answer must be true either way).
-  const c = await countJobFacets(sql, spec(), { exactUpTo: 1_000, budgetMs: 5 });
+  const c = await countJobFacets(sql, spec(), { fullCountUpTo: 1_000_000, exactUpTo: 1_000, budgetMs: 5 });
   expect(c.totalRelation).toBe("gte");
   expect([0, 1_000]).toContain(c.total);
   expect(c.facets).toEqual({ status: {}, type: {} });
@@ -80,4 +80,15 @@ test("beyond the limit, over the budget: a true lower bound, no facets", async (
     { timeout: string }[]
   >`SELECT current_setting('statement_timeout') AS timeout`;
   expect(timeout).toBe("0");
+});
+
+test("more matches expected than a full count may take on: not tried, a true lower bound at once", async () => {
+  // The budget would allow the full count; the planner's estimate (100,000 rows) says not to.
+  const t = performance.now();
+  const c = await countJobFacets(sql, spec(), { fullCountUpTo: 50_000, exactUpTo: 1_000, budgetMs: 10_000 });
+  expect(c).toEqual({ total: 1_000, totalRelation: "gte", facets: { status: {}, type: {} } });
+  // A filter the planner expects to match few rows is still counted in full.
+  const few = await countJobFacets(sql, failed, { fullCountUpTo: 50_000, exactUpTo: 1_000, budgetMs: 10_000 });
+  expect(few).toMatchObject({ total: (await truth(failed)).total, totalRelation: "eq" });
+  expect(performance.now() - t).toBeLessThan(10_000);
 });

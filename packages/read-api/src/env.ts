@@ -51,6 +51,8 @@ export const ReadApiEnv = Type.Object({
    * beyond them answers a lower bound (`totalRelation: "gte"`) without facets.
    */
   A4C_SEARCH_FALLBACK_EXACT_UP_TO: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** …and tries the full count only when the planner expects at most this many matches. */
+  A4C_SEARCH_FALLBACK_FULL_COUNT_UP_TO: Type.Integer({ minimum: 0, default: 100_000 }),
   A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
   /** Connections of the fallback's own PostgreSQL pool (entity and status reads keep theirs). */
   A4C_SEARCH_FALLBACK_POOL: Type.Integer({ minimum: 1, maximum: 50, default: 4 }),

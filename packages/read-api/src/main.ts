@@ -58,6 +58,7 @@ const searchSql = createSql(env.DATABASE_URL, {
 const jobSearch = new JobSearchService(
   new ElasticsearchJobSearch(searchClient, env.A4C_SEARCH_ALIAS),
   new PostgresJobSearch(searchSql, {
+    fullCountUpTo: env.A4C_SEARCH_FALLBACK_FULL_COUNT_UP_TO,
     exactUpTo: env.A4C_SEARCH_FALLBACK_EXACT_UP_TO,
     budgetMs: env.A4C_SEARCH_FALLBACK_COUNT_BUDGET_MS,
   }),
