@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createLogger, createSql, migrate } from "@a4c/shared";
 import type { Component } from "./components/types.ts";
 import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOGS, PORTS, ROOT } from "./lib/paths.ts";
-import { say } from "./lib/shell.ts";
+import { aptInstall, say } from "./lib/shell.ts";
 import { stack } from "./stack.ts";
 
 export const TEST_TEMPLATE_DB = "a4c_test_template";
@@ -146,6 +146,9 @@ const BENCHMARKS: Record<string, string> = {
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */
 async function bench(args: string[]): Promise<number> {
   const env = await startWithTemplate();
+  // The load generator of the write and read benchmarks (pgbench and redis-benchmark come with
+  // the PostgreSQL and Redis packages the infrastructure installs).
+  aptInstall(["wrk"]);
   const [which = "writes", ...rest] = args;
   const named = BENCHMARKS[which];
   const script = named ?? BENCHMARKS.writes ?? "bench/run.ts";
