@@ -15,8 +15,8 @@ import { join } from "node:path";
 import { createSql, migrate } from "@a4c/shared";
 import Redis from "ioredis";
 import { LOCAL, PORTS, PostgresServer } from "../infra/index.ts";
-import { metricValue } from "../test/helpers/cdc.ts";
 import { type FeedStack, startFeedStack } from "../test/helpers/feed-stack.ts";
+import { metricValue, type OpsTarget } from "../test/helpers/ops.ts";
 import { privateRedis } from "../test/helpers/stack.ts";
 import { runBounded } from "./lib/bounded.ts";
 import { paced } from "./lib/load.ts";
@@ -72,14 +72,14 @@ function picker(paths: (r: ReturnType<typeof row>, i: number) => string, coldSta
   };
 }
 
-async function hitRatio(url: string, before: { hit: number; miss: number }) {
-  const hit = (await metricValue(url, "a4c_read_cache_lookups_total", { result: "hit" })) - before.hit;
-  const miss = (await metricValue(url, "a4c_read_cache_lookups_total", { result: "miss" })) - before.miss;
+async function hitRatio(svc: OpsTarget, before: { hit: number; miss: number }) {
+  const hit = (await metricValue(svc, "a4c_read_cache_lookups_total", { result: "hit" })) - before.hit;
+  const miss = (await metricValue(svc, "a4c_read_cache_lookups_total", { result: "miss" })) - before.miss;
   return { hit, miss, ratio: hit / Math.max(1, hit + miss) };
 }
-const lookups = async (url: string) => ({
-  hit: await metricValue(url, "a4c_read_cache_lookups_total", { result: "hit" }),
-  miss: await metricValue(url, "a4c_read_cache_lookups_total", { result: "miss" }),
+const lookups = async (svc: OpsTarget) => ({
+  hit: await metricValue(svc, "a4c_read_cache_lookups_total", { result: "hit" }),
+  miss: await metricValue(svc, "a4c_read_cache_lookups_total", { result: "miss" }),
 });
 
 async function untilCaughtUp(url: string, timeoutMs = 90_000): Promise<void> {
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     ["entity", entityPaths],
     ["status", (r: ReturnType<typeof row>) => statusPath(r)],
   ] as const) {
-    const before = await lookups(api);
+    const before = await lookups(s.readApi);
     say(`${label} reads at ${fmt(READ_RATE)}/s for ${READ_SECONDS} s (open loop, 95 % hits)`);
     const r = await readsAtRate({
       baseUrl: api,
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       seconds: READ_SECONDS,
       pick: picker(paths, cold),
     });
-    results.push({ label, ...r, hits: await hitRatio(api, before) });
+    results.push({ label, ...r, hits: await hitRatio(s.readApi, before) });
     await Bun.sleep(1_000);
   }
   const hotPaths = Array.from({ length: 200 }, (_, n) => row(n + 1)).flatMap((r) =>

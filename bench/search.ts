@@ -373,7 +373,7 @@ async function main(): Promise<void> {
   say("es-sync reindex: every job from PostgreSQL into a new index, then the alias swap");
   const t = performance.now();
   let lastSay = 0;
-  const result = await reindexAndWait(sync.url, LIMIT_MS, (st) => {
+  const result = await reindexAndWait(sync, LIMIT_MS, (st) => {
     const p = st.progress as { phase: string; loaded: number; total: number } | null;
     if (p && performance.now() - lastSay > 10_000) {
       lastSay = performance.now();

@@ -7,9 +7,9 @@
  * stopping it disturbs no one.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { metricValue } from "../helpers/cdc.ts";
 import { createUser, get, post, settle } from "../helpers/client.ts";
 import { type FeedStack, startFeedStack, until } from "../helpers/feed-stack.ts";
+import { metricValue } from "../helpers/ops.ts";
 import type { TestStack } from "../helpers/stack.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked field by field
@@ -131,7 +131,7 @@ test("Debezium down 30 s while writes flow, then restarted: the cache converges,
   );
   // The reads above filled the cache again: it is used, and it stays right.
   // (Late events of the backlog may still evict fills on a loaded machine: bounded retries.)
-  const hitsNow = () => metricValue(stack.readApi.url, "a4c_read_cache_lookups_total", { result: "hit" });
+  const hitsNow = () => metricValue(stack.readApi, "a4c_read_cache_lookups_total", { result: "hit" });
   let used = false;
   for (const deadline = Date.now() + 15_000; !used && Date.now() < deadline; ) {
     const hits = await hitsNow();

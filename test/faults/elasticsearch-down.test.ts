@@ -19,7 +19,7 @@ import type { Sql } from "@a4c/shared";
 import { ElasticsearchServer } from "../../infra/components/elasticsearch.ts";
 import type { ServiceProcess } from "../../infra/components/service.ts";
 import { LOCAL } from "../../infra/lib/paths.ts";
-import { metricValue } from "../helpers/cdc.ts";
+import { metricsText, metricValue, operator } from "../helpers/ops.ts";
 import { freePort } from "../helpers/ports.ts";
 import { type SearchAnswer, type SearchEnv, search, startSearchEnv, until, versionsBoth } from "../helpers/search.ts";
 
@@ -88,7 +88,7 @@ async function allIndexed(): Promise<void> {
 
 const answers = async () => Promise.all(QUERIES.map((params) => search(api, env.adminToken, params)));
 const shape = (b: SearchAnswer) => ({ items: b.items, total: b.total, facets: b.facets, cursor: b.cursor !== null });
-const routed = () => metricValue(sync.url, "a4c_es_sync_routed_total");
+const routed = () => metricValue(sync, "a4c_es_sync_routed_total");
 const breakerState = async () =>
   ((await (await fetch(`${api.url}/ready`)).json()) as { checks: Record<string, { detail?: string }> }).checks;
 
@@ -164,7 +164,7 @@ describe("Elasticsearch down", () => {
 
     // es-sync holds its batch and waits: nothing is sent to a retry topic or the DLQ.
     await until("es-sync to report Elasticsearch unavailable", async () => {
-      return (await metricValue(sync.url, "a4c_es_sync_dependency_unavailable")) === 1;
+      return (await metricValue(sync, "a4c_es_sync_dependency_unavailable")) === 1;
     });
     expect(await routed()).toBe(routedBefore);
 
@@ -180,10 +180,10 @@ describe("Elasticsearch down", () => {
       expect(shape(r.body)).toEqual(shape(truth[i]?.body as SearchAnswer));
     });
     expect(await routed()).toBe(routedBefore);
-    expect(await metricValue(sync.url, "a4c_es_sync_dependency_unavailable")).toBe(0);
-    const dlq = (await (await fetch(`${sync.url}/dlq`)).json()) as { items: unknown[] };
+    expect(await metricValue(sync, "a4c_es_sync_dependency_unavailable")).toBe(0);
+    const dlq = (await operator(sync, "/dlq")).body as { items: unknown[] };
     expect(dlq.items).toEqual([]);
-    expect(await (await fetch(`${api.url}/metrics`)).text()).toMatch(/a4c_read_search_breaker_state\{[^}]*\} 0/);
+    expect(await metricsText(api)).toMatch(/a4c_read_search_breaker_state\{[^}]*\} 0/);
   }, 300_000);
 
   test("frozen (SIGSTOP): searches still answer from PostgreSQL, bounded by the timeout; thawed, all is current", async () => {
@@ -221,7 +221,7 @@ describe("Elasticsearch down", () => {
       return r.body.source === "elasticsearch" && r.body.total === 1;
     });
     await allIndexed();
-    const dlq = (await (await fetch(`${sync.url}/dlq`)).json()) as { items: unknown[] };
+    const dlq = (await operator(sync, "/dlq")).body as { items: unknown[] };
     expect(dlq.items).toEqual([]);
   }, 300_000);
 });

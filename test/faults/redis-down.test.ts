@@ -8,9 +8,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { RedisServer } from "../../infra/index.ts";
 import { run } from "../../infra/lib/shell.ts";
-import { metricValue } from "../helpers/cdc.ts";
 import { createUser, get, post, settle } from "../helpers/client.ts";
 import { type FeedStack, startFeedStack, until } from "../helpers/feed-stack.ts";
+import { metricValue } from "../helpers/ops.ts";
 import { privateRedis, type TestStack } from "../helpers/stack.ts";
 
 let redis: RedisServer;
@@ -39,7 +39,7 @@ afterAll(async () => {
   if (redis) rmSync(redis.dir, { recursive: true, force: true });
 }, 120_000);
 
-const metric = (name: string, labels: Record<string, string> = {}) => metricValue(stack.readApi.url, name, labels);
+const metric = (name: string, labels: Record<string, string> = {}) => metricValue(stack.readApi, name, labels);
 const userPath = () => `/v1/users/${alice.userId}`;
 const allPaths = () => [
   userPath(),

@@ -145,14 +145,3 @@ export async function startPrivateFeed(
   }
   return { ...names, debezium, remove };
 }
-
-/** The value of a Prometheus counter (summed over labels matching `labels`) from /metrics. */
-export async function metricValue(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").at(-1));
-  }
-  return sum;
-}

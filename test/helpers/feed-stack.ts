@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import { LOCAL, PORTS, PostgresServer, type RedisServer } from "../../infra/index.ts";
-import { metricValue, type PrivateFeed, privateFeedNames, startPrivateFeed } from "./cdc.ts";
+import { type PrivateFeed, privateFeedNames, startPrivateFeed } from "./cdc.ts";
+import { metricValue } from "./ops.ts";
 import { startStack, type TestStack } from "./stack.ts";
 
 export interface FeedStack {
@@ -63,13 +64,13 @@ function dropDatabase(database: string): void {
 
 /** Writes a throwaway row until the read-api has invalidated something for it (≤ 120 s). */
 export async function untilInvalidating(stack: TestStack, timeoutMs = 120_000): Promise<void> {
-  const before = await metricValue(stack.readApi.url, "a4c_cdc_events_total", { result: "invalidated" });
+  const before = await metricValue(stack.readApi, "a4c_cdc_events_total", { result: "invalidated" });
   const id = crypto.randomUUID();
   await stack.sql`INSERT INTO users (id, name, email, token_hash)
                   VALUES (${id}, 'warm-up', ${`${id}@example.com`}, ${Buffer.from(crypto.getRandomValues(new Uint8Array(32)))})`;
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; ; i++) {
-    if ((await metricValue(stack.readApi.url, "a4c_cdc_events_total", { result: "invalidated" })) > before) return;
+    if ((await metricValue(stack.readApi, "a4c_cdc_events_total", { result: "invalidated" })) > before) return;
     if (Date.now() > deadline) throw new Error(`no change event reached the read-api within ${timeoutMs} ms`);
     await stack.sql`UPDATE users SET name = ${`warm-up ${i}`}, version = version + 1 WHERE id = ${id}`;
     await Bun.sleep(250);

@@ -16,6 +16,7 @@ import { deleteTopics, KafkaServer } from "../../infra/components/kafka.ts";
 import { PostgresServer } from "../../infra/components/postgres.ts";
 import { ServiceProcess } from "../../infra/components/service.ts";
 import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
+import { type OpsTarget, operator } from "./ops.ts";
 import { freePort } from "./ports.ts";
 
 const TEMPLATE = process.env.A4C_TEST_TEMPLATE_DB ?? "a4c_test_template";
@@ -96,6 +97,7 @@ export async function startSearchEnv(label: string, opts: SearchEnvOptions = {})
     ES_SYNC_RETRY_DELAYS_MS: "200,400,800",
     ES_SYNC_SESSION_TIMEOUT_MS: "10000",
     ES_SYNC_RECONCILE_INTERVAL_MS: "0",
+    A4C_ADMIN_TOKEN: adminToken,
     A4C_LOG_LEVEL: "info",
     ...opts.env,
   };
@@ -237,10 +239,11 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   }
 }
 
-export async function post(url: string): Promise<Record<string, unknown>> {
-  const r = await fetch(url, { method: "POST", signal: AbortSignal.timeout(120_000) });
-  if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as Record<string, unknown>;
+/** POST an operator endpoint of an es-sync as the admin; the answer, or an error if not 2xx. */
+export async function post(svc: OpsTarget, path: string): Promise<Record<string, unknown>> {
+  const r = await operator(svc, path, "POST");
+  if (r.status >= 300) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
 }
 
 export interface SearchAnswer {
@@ -265,15 +268,15 @@ export async function search(api: { url: string }, token: string, params: Record
 
 /** POST /reindex on an es-sync, then follows GET /reindex until the run is done; its result. */
 export async function reindexAndWait(
-  esSyncUrl: string,
+  esSync: OpsTarget,
   timeoutMs = 120_000,
   onProgress?: (status: Record<string, unknown>) => void | Promise<void>,
 ): Promise<Record<string, unknown>> {
-  const started = await fetch(`${esSyncUrl}/reindex`, { method: "POST" });
-  if (started.status !== 202) throw new Error(`POST /reindex: ${started.status} ${await started.text()}`);
+  const started = await operator(esSync, "/reindex", "POST");
+  if (started.status !== 202) throw new Error(`POST /reindex: ${started.status} ${JSON.stringify(started.body)}`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await (await fetch(`${esSyncUrl}/reindex`)).json()) as Record<string, unknown>;
+    const status = (await operator(esSync, "/reindex")).body;
     await onProgress?.(status);
     if (status.state === "done") return status.result as Record<string, unknown>;
     if (status.state !== "running") throw new Error(`reindex ${status.state}: ${String(status.error)}`);

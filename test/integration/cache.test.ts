@@ -6,9 +6,9 @@
  * Isolation: the stack's own database with a private Debezium (own slot, topic prefix, stream).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { metricValue } from "../helpers/cdc.ts";
 import { createUser, expectProblem, get, post, settle } from "../helpers/client.ts";
 import { type FeedStack, startFeedStack, until } from "../helpers/feed-stack.ts";
+import { metricsText, metricValue } from "../helpers/ops.ts";
 import type { TestStack } from "../helpers/stack.ts";
 
 /** Commit → visible in a cached read. The target is 250 ms at p99; a loaded test machine gets slack. */
@@ -30,7 +30,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => fs?.stop(), 120_000);
 
-const hits = () => metricValue(stack.readApi.url, "a4c_read_cache_lookups_total", { result: "hit" });
+const hits = () => metricValue(stack.readApi, "a4c_read_cache_lookups_total", { result: "hit" });
 
 async function workspaceOf(who: { userId: string; token: string }, projectName: string) {
   const r = await post(stack, `/v1/users/${who.userId}/workspaces`, { projectName }, { token: who.token });
@@ -264,7 +264,7 @@ test("/ready shows change-data progress; /metrics shows lag, hits and fallbacks"
   expect(body.checks.cdc.ok).toBe(true);
   expect(body.checks.cdc.detail.attached).toBe(true);
   expect(typeof body.checks.cdc.detail.lagMs).toBe("number");
-  const text = await (await fetch(`${stack.readApi.url}/metrics`)).text();
+  const text = await metricsText(stack.readApi);
   expect(text).toMatch(/a4c_cdc_lag_seconds_count\{[^}]*\} [1-9]/);
   expect(text).toContain("a4c_read_cache_lookups_total");
 });

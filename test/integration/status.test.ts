@@ -1,6 +1,7 @@
 /** The read side of an operation: pending from the stream, long-poll, SSE, ownership. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createUser, expectProblem, get, post } from "../helpers/client.ts";
+import { metricsText } from "../helpers/ops.ts";
 import { startStack, type TestStack } from "../helpers/stack.ts";
 
 let stack: TestStack;
@@ -122,11 +123,11 @@ test("/health, /ready and /metrics on every service", async () => {
     expect((await fetch(`${svc.url}/health`)).status).toBe(200);
     const ready = await fetch(`${svc.url}/ready`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const metrics = await metricsText(svc);
     expect(metrics).toContain("process_cpu_user_seconds_total");
   }
-  const gatewayMetrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+  const gatewayMetrics = await metricsText(stack.gateway);
   expect(gatewayMetrics).toContain("a4c_gateway_requests_total");
-  const processorMetrics = await (await fetch(`${stack.processor.url}/metrics`)).text();
+  const processorMetrics = await metricsText(stack.processor);
   expect(processorMetrics).toMatch(/a4c_processor_messages_total\{[^}]*outcome="completed"[^}]*\} \d+/);
 });

@@ -226,7 +226,7 @@ describe("refusals are problem+json and change nothing", () => {
     ["body is an array", 400, () => post(stack, ws(), [1, 2], { token: alice.token })],
     [
       "wrong content type",
-      400,
+      415,
       () =>
         post(stack, ws(), null, {
           token: alice.token,
@@ -250,6 +250,111 @@ describe("refusals are problem+json and change nothing", () => {
     test(`${name} → ${status}`, async () => {
       const before = await snapshot();
       expectProblem(await send(), status);
+      expect(await snapshot()).toEqual(before);
+    });
+  }
+
+  // Issue 10: each of these answered otherwise before (a bare 413, 400 "not valid JSON", or a 202
+  // whose operation then failed with PostgreSQL's own message).
+  const raw = (
+    path: string,
+    init: { token?: string | null; body: RequestInit["body"]; type?: string; length?: boolean },
+  ) => {
+    const headers: Record<string, string> = { "idempotency-key": crypto.randomUUID() };
+    if (init.type) headers["content-type"] = init.type;
+    const token = init.token === undefined ? alice.token : init.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    return fetch(`${stack.gateway.url}${path}`, {
+      method: "POST",
+      headers,
+      body: init.body,
+      duplex: "half",
+    } as RequestInit);
+  };
+  const chunked = (bytes: number) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let sent = 0; sent < bytes; sent += 16_384) c.enqueue(new TextEncoder().encode(" ".repeat(16_384)));
+        c.close();
+      },
+    });
+  const asAnswer = async (r: Response) => ({
+    status: r.status,
+    headers: r.headers,
+    body: (await r.json()) as Record<string, unknown>,
+  });
+  const hostile: Array<[string, number, () => Promise<Response>]> = [
+    [
+      "a body over 1 MiB (Bun's own limit)",
+      413,
+      () => raw(ws(), { body: "x".repeat(2 << 20), type: "application/json" }),
+    ],
+    ["a chunked body over the limit", 413, () => raw(ws(), { body: chunked(64 << 10), type: "application/json" })],
+    ["a form body", 415, () => raw(ws(), { body: "projectName=x", type: "application/x-www-form-urlencoded" })],
+    [
+      "a multipart body",
+      415,
+      () =>
+        raw(ws(), {
+          body: (() => {
+            const f = new FormData();
+            f.set("projectName", "x");
+            return f;
+          })(),
+        }),
+    ],
+    [
+      "a name with U+0000",
+      400,
+      () =>
+        raw("/v1/users", {
+          token: stack.adminToken,
+          body: JSON.stringify({ name: "a\u0000b", email: "nul@example.com" }),
+          type: "application/json",
+        }),
+    ],
+    [
+      "a name with a lone surrogate",
+      400,
+      () =>
+        raw("/v1/users", {
+          token: stack.adminToken,
+          body: '{"name":"a\\ud800b","email":"s@example.com"}',
+          type: "application/json",
+        }),
+    ],
+    [
+      "a field name with a control character",
+      400,
+      () => raw(ws(), { body: '{"project\\u0001Name":"x"}', type: "application/json" }),
+    ],
+    [
+      "bytes that are not UTF-8",
+      400,
+      () => raw(ws(), { body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), type: "application/json" }),
+    ],
+    // The documented order: 401 → 429 → 403 → 400/413/415; the body is not read for a stranger.
+    ["no token and a bad body", 401, () => raw(ws(), { token: null, body: "{nope", type: "application/json" })],
+    [
+      "no token and a body over 1 MiB",
+      401,
+      () => raw(ws(), { token: null, body: "x".repeat(2 << 20), type: "application/json" }),
+    ],
+    [
+      "an unknown token and a chunked body over the limit",
+      401,
+      () => raw(ws(), { token: "a4c_unknown-token", body: chunked(64 << 10), type: "application/json" }),
+    ],
+    [
+      "another user's path and a bad body",
+      403,
+      () => raw(`/v1/users/${bob.userId}/workspaces`, { body: "{nope", type: "text/plain" }),
+    ],
+  ];
+  for (const [name, status, send] of hostile) {
+    test(`${name} → ${status} problem+json, nothing stored`, async () => {
+      const before = await snapshot();
+      expectProblem(await asAnswer(await send()), status);
       expect(await snapshot()).toEqual(before);
     });
   }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ServiceProcess } from "../../infra/components/service.ts";
+import { operator, operatorHeaders } from "../helpers/ops.ts";
 import {
   getDoc,
   insertJobs,
@@ -61,13 +62,14 @@ describe("es-sync repairs", () => {
     const victims = ids.slice(0, 3);
     // Behind es-sync's back: plain deletes, no event anywhere.
     await deleteBehindItsBack(victims);
-    const report = await post(`${svc.url}/reconcile`);
+    const report = await post(svc, "/reconcile");
     expect((report.missing as string[]).sort()).toEqual([...victims].sort());
     expect(report.failed).toBe(0);
     await env.es.indices.refresh({ index: env.alias });
     for (const id of victims) expect((await getDoc(env.es, env.alias, id))?.version).toBe(1);
     const again = await post(
-      `${svc.url}/reconcile?from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`,
+      svc,
+      `/reconcile?from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`,
     );
     expect([again.missing, again.stale, again.extra]).toEqual([[], [], []]);
   }, 120_000);
@@ -89,7 +91,7 @@ describe("es-sync repairs", () => {
     const o = await owner(env.sql, "x".repeat(40_000));
     const [bad] = await insertJobs(env.sql, o, 1);
     const dlq = async () =>
-      ((await (await fetch(`${svc.url}/dlq`)).json()) as { items: Array<{ jobId: string; attempts: number }> }).items;
+      ((await operator(svc, "/dlq")).body as { items: Array<{ jobId: string; attempts: number }> }).items;
     await until("the job in the DLQ", async () => (await dlq()).some((e) => e.jobId === bad), 60_000);
     const entry = (await dlq()).find((e) => e.jobId === bad);
     expect(entry?.attempts).toBe(4);
@@ -98,7 +100,7 @@ describe("es-sync repairs", () => {
       SELECT failed_version::text FROM search_sync WHERE job_id = ${bad ?? ""}`;
     expect(noted?.failed_version).toBe("1");
     await env.sql`UPDATE workspace SET image = 'a4c/base:fixed' WHERE id = ${o.workspaceId}`;
-    const replay = await post(`${svc.url}/dlq/replay`);
+    const replay = await post(svc, "/dlq/replay");
     expect(replay.failedAgain).toBe(0);
     expect((await getDoc(env.es, env.alias, bad ?? ""))?.source).toMatchObject({ image: "a4c/base:fixed", version: 1 });
     expect((await dlq()).filter((e) => e.jobId === bad)).toEqual([]);
@@ -120,11 +122,11 @@ describe("es-sync repairs", () => {
     // It runs in the background: GET /reindex shows its phase, and a second run is refused meanwhile.
     const phases = new Set<string>();
     let refused = null as { status: number; type: string | null } | null;
-    const result = await reindexAndWait(svc.url, 120_000, async (status) => {
+    const result = await reindexAndWait(svc, 120_000, async (status) => {
       const p = status.progress as { phase: string; total: number } | null;
       if (status.state === "running" && p) phases.add(p.phase);
       if (status.state === "running" && !refused) {
-        const again = await fetch(`${svc.url}/reindex`, { method: "POST" });
+        const again = await fetch(`${svc.url}/reindex`, { method: "POST", headers: operatorHeaders(svc) });
         refused = { status: again.status, type: again.headers.get("content-type") };
       }
     });

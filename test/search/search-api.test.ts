@@ -12,6 +12,7 @@ import { tokenHash } from "@a4c/shared";
 import fc from "fast-check";
 import type { ServiceProcess } from "../../infra/components/service.ts";
 import { PORTS } from "../../infra/lib/paths.ts";
+import { metricsText } from "../helpers/ops.ts";
 import { freePort } from "../helpers/ports.ts";
 import { type SearchEnv, search, startSearchEnv, until, versionsBoth } from "../helpers/search.ts";
 
@@ -200,7 +201,7 @@ describe("GET /v1/jobs", () => {
     const ready = (await (await fetch(`${flaky.url}/ready`)).json()) as Record<string, unknown>;
     // Open, or half-open when its wait is over and the next search will probe.
     expect(JSON.stringify(ready)).toMatch(/"breaker":"(open|half-open)"/);
-    expect(await (await fetch(`${flaky.url}/metrics`)).text()).toMatch(/a4c_read_search_breaker_state\{[^}]*\} [12]/);
+    expect(await metricsText(flaky)).toMatch(/a4c_read_search_breaker_state\{[^}]*\} [12]/);
   }, 60_000);
 
   test("cursor paging walks every job once, on both backends", async () => {
@@ -291,6 +292,6 @@ describe("GET /v1/jobs", () => {
     });
     const { body } = await search(flaky, token("a"), { q: "status:failed" });
     expect(body.items.map((i) => i.id)).toEqual(ids(1, 3, 5, 6));
-    expect(await (await fetch(`${flaky.url}/metrics`)).text()).toMatch(/a4c_read_search_breaker_state\{[^}]*\} 0/);
+    expect(await metricsText(flaky)).toMatch(/a4c_read_search_breaker_state\{[^}]*\} 0/);
   }, 60_000);
 });

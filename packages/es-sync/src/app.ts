@@ -1,39 +1,64 @@
-/** es-sync's HTTP surface on its ops port: health, readiness, metrics, and the operator actions. */
-import { HttpProblem, opsRoutes, postgresCheck, problemResponse } from "@a4c/shared";
-import { Elysia } from "elysia";
+/**
+ * es-sync's HTTP surface on its ops port: /health and /ready (open), /metrics (admin or metrics
+ * token), and the operator actions, which reveal indexed data or change the index and so need the
+ * admin token: GET /dlq, POST /dlq/replay, POST /reconcile, GET and POST /reindex.
+ */
+import { parseInstant, postgresCheck, problems, requireOperator, serviceApp } from "@a4c/shared";
 import type { CdcConsumer } from "./cdc-consumer.ts";
 import type { ReindexRunner } from "./reindex.ts";
 import type { Wiring } from "./wiring.ts";
 
-export function opsApp(w: Wiring, cdc: CdcConsumer, reindex: ReindexRunner) {
-  return (
-    new Elysia()
-      .use(
-        opsRoutes(w.metrics.registry, async () => ({
-          postgres: await postgresCheck(w.sql),
-          elasticsearch: { ok: await w.index.ping() },
-          kafka: { ok: true, detail: { partitions: cdc.assignedPartitions } },
-        })),
-      )
-      .get("/dlq", async () => Response.json({ items: await w.dlq.list() }))
-      .post("/dlq/replay", async () => Response.json(await w.dlq.replay()))
-      .post("/reconcile", async ({ query }) => {
-        const from = query.from ? new Date(String(query.from)) : undefined;
-        const to = query.to ? new Date(String(query.to)) : undefined;
-        if ((from && Number.isNaN(from.getTime())) || (to && Number.isNaN(to.getTime()))) {
-          return problemResponse(new HttpProblem(400, "Bad Request", "from and to must be ISO-8601 instants"));
-        }
-        return Response.json(await w.reconciler.reconcile({ from, to }));
+export interface OpsTokens {
+  adminToken: string;
+  metricsToken?: string | undefined;
+}
+
+const DLQ_PAGE_DEFAULT = 100;
+const DLQ_PAGE_MAX = 1_000;
+
+function dlqLimit(raw: string | null): number {
+  if (raw === null || raw === "") return DLQ_PAGE_DEFAULT;
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= DLQ_PAGE_MAX)) throw problems.badRequest(`limit must be an integer from 1 to ${DLQ_PAGE_MAX}`);
+  return n;
+}
+
+/** The reconciler's window: both ends optional, on the calendar, `from` before `to`. */
+function reconcileWindow(params: URLSearchParams): { from?: Date; to?: Date } {
+  const raw = { from: params.get("from"), to: params.get("to") };
+  const from = raw.from ? parseInstant(raw.from, "from") : undefined;
+  const to = raw.to ? parseInstant(raw.to, "to") : undefined;
+  if (from && to && from.getTime() >= to.getTime()) throw problems.badRequest("from must be before to");
+  return { from, to };
+}
+
+export function opsApp(w: Wiring, cdc: CdcConsumer, reindex: ReindexRunner, tokens: OpsTokens) {
+  return serviceApp({
+    log: w.log,
+    registry: w.metrics.registry,
+    adminToken: tokens.adminToken,
+    metricsToken: tokens.metricsToken,
+    ready: async () => ({
+      postgres: await postgresCheck(w.sql),
+      elasticsearch: { ok: await w.index.ping() },
+      kafka: { ok: true, detail: { partitions: cdc.assignedPartitions } },
+    }),
+  }).guard({ beforeHandle: ({ request }) => requireOperator(request, tokens.adminToken) }, (operator) =>
+    operator
+      .get("/dlq", async ({ request }) => {
+        const limit = dlqLimit(new URL(request.url).searchParams.get("limit"));
+        const items = await w.dlq.list();
+        return Response.json({ items: items.slice(0, limit), total: items.length });
       })
+      .post("/dlq/replay", async () => Response.json(await w.dlq.replay()))
+      .post("/reconcile", async ({ request }) =>
+        Response.json(await w.reconciler.reconcile(reconcileWindow(new URL(request.url).searchParams))),
+      )
       // A reindex runs in the background: 202 and its state, then GET /reindex shows the progress.
       .post("/reindex", () => {
-        if (!reindex.start()) {
-          return problemResponse(
-            new HttpProblem(409, "Conflict", "a reindex is already running; GET /reindex shows it"),
-          );
-        }
+        if (!reindex.start()) throw problems.conflict("a reindex is already running; GET /reindex shows it");
         return Response.json(reindex.status, { status: 202, headers: { location: "/reindex" } });
       })
-      .get("/reindex", () => Response.json(reindex.status))
+      .get("/reindex", () => Response.json(reindex.status)),
   );
 }

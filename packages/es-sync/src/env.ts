@@ -7,6 +7,8 @@ export const EsSyncEnv = Type.Object({
   A4C_LOG_LEVEL: CommonEnv.A4C_LOG_LEVEL,
   DATABASE_URL: CommonEnv.DATABASE_URL,
   A4C_SHUTDOWN_TIMEOUT_MS: CommonEnv.A4C_SHUTDOWN_TIMEOUT_MS,
+  A4C_ADMIN_TOKEN: CommonEnv.A4C_ADMIN_TOKEN,
+  A4C_METRICS_TOKEN: CommonEnv.A4C_METRICS_TOKEN,
   /** Port of /health, /ready, /metrics and the DLQ/reconcile/reindex endpoints. */
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3003 }),
   HOST: Type.String({ default: "127.0.0.1" }),

@@ -1,4 +1,4 @@
-import { ShutdownManager } from "@a4c/shared";
+import { LISTEN_OPTIONS, ShutdownManager } from "@a4c/shared";
 import { opsApp } from "./app.ts";
 import { CdcConsumer } from "./cdc-consumer.ts";
 import { loadEnv } from "./env.ts";
@@ -55,7 +55,11 @@ const reindexer = new ReindexRunner(
     reindex({ ...w, topic: env.ES_SYNC_TOPIC, groupId: env.ES_SYNC_GROUP, alias: env.ES_SYNC_ALIAS, log, onProgress }),
   log,
 );
-const ops = opsApp(w, cdc, reindexer).listen({ port: env.PORT, hostname: env.HOST });
+const ops = opsApp(w, cdc, reindexer, { adminToken: env.A4C_ADMIN_TOKEN, metricsToken: env.A4C_METRICS_TOKEN }).listen({
+  port: env.PORT,
+  hostname: env.HOST,
+  ...LISTEN_OPTIONS,
+});
 
 log.info({ event: "es-sync.started", topic: env.ES_SYNC_TOPIC, group: env.ES_SYNC_GROUP, port: env.PORT });
 

@@ -184,6 +184,24 @@ export interface ReindexStatus {
 }
 
 /**
+ * What GET /reindex says of a failed run, in our words: which system failed and its code; the
+ * driver's own text stays in the log (event `reindex.failed`).
+ */
+export function describeFailure(err: unknown): string {
+  const e = err as { code?: unknown; meta?: { statusCode?: unknown }; name?: unknown };
+  if (typeof e?.meta?.statusCode === "number") {
+    return `Elasticsearch answered ${e.meta.statusCode}; es-sync's log has the details (event reindex.failed)`;
+  }
+  if (typeof e?.name === "string" && /^Kafka|^KafkaJS/.test(e.name)) {
+    return "Kafka refused or dropped a request; es-sync's log has the details (event reindex.failed)";
+  }
+  if (typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) {
+    return `PostgreSQL refused a query (SQLSTATE ${e.code}); es-sync's log has the details (event reindex.failed)`;
+  }
+  return "the reindex failed unexpectedly; es-sync's log has the details (event reindex.failed)";
+}
+
+/**
  * Runs one reindex at a time in the background (a million jobs take minutes, longer than an HTTP
  * request should wait) and keeps its state for GET /reindex: running with progress, then done
  * with the result or failed with the error. A failed or interrupted run leaves the alias where it
@@ -228,7 +246,12 @@ export class ReindexRunner {
       })
       .catch((err: unknown) => {
         this.log.error({ event: "reindex.failed", err });
-        this.#status = { ...this.#status, state: "failed", error: String(err), finishedAt: new Date().toISOString() };
+        this.#status = {
+          ...this.#status,
+          state: "failed",
+          error: describeFailure(err),
+          finishedAt: new Date().toISOString(),
+        };
       })
       .finally(() => {
         this.#running = null;

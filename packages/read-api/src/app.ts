@@ -1,19 +1,17 @@
 import {
   type Authenticator,
-  elysiaErrorToProblem,
   HttpProblem,
   isTerminal,
   type Logger,
   mayActFor,
   type OperationView,
-  opsRoutes,
   type Principal,
-  problemResponse,
   problems,
   type ReadyCheck,
+  serviceApp,
   toProblemResponse,
+  UUID_PATTERN,
 } from "@a4c/shared";
-import { Elysia } from "elysia";
 import type { EntityService } from "./entities.ts";
 import type { ReadMetrics } from "./metrics.ts";
 import { parseJobQuery } from "./search/query.ts";
@@ -29,11 +27,11 @@ export interface ReadApiDeps {
   log: Logger;
   ready: ReadyCheck;
   maxWaitSeconds: number;
+  adminToken: string;
+  metricsToken?: string | undefined;
   /** Job search (GET /v1/jobs); without it the route answers 503. */
   jobSearch?: JobSearchService;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function parseWait(raw: string | undefined, max: number): number {
   if (raw === undefined || raw === "") return 0;
@@ -50,7 +48,7 @@ function parseLimit(raw: string | undefined): number {
 }
 
 function requireUuid(value: string, what: string): string {
-  if (!UUID.test(value)) throw problems.badRequest(`${what} must be a UUID`);
+  if (!UUID_PATTERN.test(value)) throw problems.badRequest(`${what} must be a lowercase UUID`);
   return value;
 }
 
@@ -68,7 +66,7 @@ export function createApp(d: ReadApiDeps) {
       const principal = await d.auth.authenticate(request.headers.get("authorization"));
       response = await handler(principal);
     } catch (err) {
-      response = toProblemResponse(err, d.log, new URL(request.url).pathname);
+      response = toProblemResponse(err, d.log, route);
     }
     d.metrics.requests.inc({ route, status: response.status });
     if (timed) d.metrics.latency.observe({ route }, (performance.now() - started) / 1000);
@@ -124,13 +122,13 @@ export function createApp(d: ReadApiDeps) {
     });
   }
 
-  return new Elysia()
-    .use(opsRoutes(d.metrics.registry, d.ready))
-    .onError(({ code, error, request }) => {
-      const path = new URL(request.url).pathname;
-      const mapped = error instanceof HttpProblem ? null : elysiaErrorToProblem(code, error);
-      return mapped ? problemResponse(mapped, path) : toProblemResponse(error, d.log, path);
-    })
+  return serviceApp({
+    log: d.log,
+    registry: d.metrics.registry,
+    ready: d.ready,
+    adminToken: d.adminToken,
+    metricsToken: d.metricsToken,
+  })
     .get("/status/:operationId", ({ request, params, query }) =>
       read(
         "/status/:operationId",

@@ -1,11 +1,12 @@
 import {
   cacheKeys,
+  decodeCursor,
+  encodeCursor,
   getJob,
   getUser,
   getWorkspace,
   type JobRow,
   listWorkspaces,
-  problems,
   type Sql,
   type UserRow,
   type WorkspaceRow,
@@ -59,24 +60,6 @@ function jobView(j: JobRow) {
     startedAt: j.started_at,
     finishedAt: j.finished_at,
   };
-}
-
-/** Opaque keyset cursor: the sort key of the last item of a page. */
-export function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
-}
-
-export function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const exact = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-    if (!exact.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
-      throw new Error("bad cursor");
-    }
-    return { createdAt, id };
-  } catch {
-    throw problems.badRequest("invalid cursor");
-  }
 }
 
 type WorkspaceView = ReturnType<typeof workspaceView>;

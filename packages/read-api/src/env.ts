@@ -6,7 +6,6 @@ export const ReadApiEnv = Type.Object({
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3001 }),
   HOST: Type.String({ default: "127.0.0.1" }),
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:56379" }),
-  A4C_ADMIN_TOKEN: Type.String({ minLength: 16 }),
   /** Longest `?wait=` a client may ask for, in seconds. */
   A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
   /**

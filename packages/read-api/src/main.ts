@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Authenticator, bootService, createSql, natsCheck, postgresCheck } from "@a4c/shared";
+import { Authenticator, bootService, createSql, LISTEN_OPTIONS, natsCheck, postgresCheck } from "@a4c/shared";
 import { createApp } from "./app.ts";
 import { ReadCache } from "./cache.ts";
 import { EntityService } from "./entities.ts";
@@ -80,6 +80,8 @@ const app = createApp({
   metrics,
   log,
   maxWaitSeconds: env.A4C_MAX_WAIT_SECONDS,
+  adminToken: env.A4C_ADMIN_TOKEN,
+  metricsToken: env.A4C_METRICS_TOKEN,
   jobSearch,
   // Reads are served while PostgreSQL and NATS answer; Redis only makes them faster. The change
   // feed is what lets the cache be trusted: its lag is part of being ready.
@@ -96,7 +98,7 @@ const app = createApp({
     // Search falls back to PostgreSQL: an open breaker is reported, never a reason to be unready.
     elasticsearch: { ok: true, detail: { breaker: jobSearch.breakerState, alias: env.A4C_SEARCH_ALIAS } },
   }),
-}).listen({ port: env.PORT, hostname: env.HOST });
+}).listen({ port: env.PORT, hostname: env.HOST, ...LISTEN_OPTIONS });
 
 log.info({ event: "read_api.listening", port: env.PORT, cdc: env.A4C_CDC_ENABLED ? env.A4C_CDC_STREAM : null });
 

@@ -1,12 +1,12 @@
-import type { Static } from "@sinclair/typebox";
+import type { Static, Type } from "@sinclair/typebox";
 import type { CommonEnv } from "./config.ts";
-import { createSql, type Sql } from "./db/client.ts";
+import { createSql, pgErrorCode, type Sql } from "./db/client.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { connectNats, jetstream, jetstreamManager, type Nats } from "./nats/connect.ts";
 import { DEFAULT_LIMITS, ensureWriteStreams, type StreamLimits, StreamNames } from "./nats/streams.ts";
 import { ShutdownManager } from "./shutdown.ts";
 
-type Common = { [K in keyof typeof CommonEnv]: Static<(typeof CommonEnv)[K]> };
+type Common = Static<ReturnType<typeof Type.Object<typeof CommonEnv>>>;
 
 /**
  * What every service starts with: its logger, names, PostgreSQL pool, NATS connection (with the
@@ -45,12 +45,13 @@ export async function postgresCheck(sql: Sql): Promise<{ ok: boolean; detail?: u
     await sql`SELECT 1`;
     return { ok: true };
   } catch (err) {
-    return { ok: false, detail: String(err) };
+    // /ready is open to anyone: say what kind of failure, never the driver's text.
+    return { ok: false, detail: { error: "unreachable", code: pgErrorCode(err) ?? null } };
   }
 }
 
 export function natsCheck(nats: Nats): { ok: boolean; detail?: unknown } {
-  return { ok: nats.connected, detail: nats.connected ? nats.nc.getServer() : "reconnecting" };
+  return { ok: nats.connected, detail: nats.connected ? "connected" : "reconnecting" };
 }
 
 export type { Logger };

@@ -8,8 +8,10 @@ const Schema = Type.Object({
   SECRET: Type.String({ minLength: 4 }),
 });
 
+const ADMIN = "an-admin-token-of-24-chars";
+
 test("converts strings, applies defaults", () => {
-  const env = parseEnv(Schema, { PORT: "8080", SECRET: "abcd" });
+  const env = parseEnv(Schema, { PORT: "8080", SECRET: "abcd", A4C_ADMIN_TOKEN: ADMIN });
   expect(env.PORT).toBe(8080);
   expect(env.A4C_RETENTION_HOURS).toBe(24);
   expect(env.NATS_URL).toBe("nats://127.0.0.1:54222");
@@ -27,5 +29,5 @@ test("reports every problem at once, by variable name", () => {
 });
 
 test("an empty variable counts as unset", () => {
-  expect(parseEnv(Schema, { PORT: "", SECRET: "abcd" }).PORT).toBe(3000);
+  expect(parseEnv(Schema, { PORT: "", SECRET: "abcd", A4C_ADMIN_TOKEN: ADMIN }).PORT).toBe(3000);
 });

@@ -44,4 +44,8 @@ export const CommonEnv = {
   /** How long idempotency keys, queued messages and operation statuses are kept. */
   A4C_RETENTION_HOURS: Type.Number({ exclusiveMinimum: 0, default: 24 }),
   A4C_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** The operators' token: admin API calls, operator endpoints, /metrics. */
+  A4C_ADMIN_TOKEN: Type.String({ minLength: 16 }),
+  /** A scraper's token that opens /metrics and nothing else. */
+  A4C_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 };

@@ -43,14 +43,12 @@ export class UnavailableError extends Error {
   }
 }
 
-export function problemResponse(problem: HttpProblem, instance?: string): Response {
-  const body = {
-    type: problem.type,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.detail,
-    ...(instance ? { instance } : {}),
-  };
+/**
+ * The problem+json answer. It carries no `instance`: echoing the request's path would put whatever
+ * the client sent (another user's id, say) back into an answer.
+ */
+export function problemResponse(problem: HttpProblem): Response {
+  const body = { type: problem.type, title: problem.title, status: problem.status, detail: problem.detail };
   return new Response(JSON.stringify(body), {
     status: problem.status,
     headers: { "content-type": "application/problem+json", ...problem.headers },
@@ -65,7 +63,13 @@ export const problems = {
   notFound: (detail: string) => new HttpProblem(404, "Not Found", detail),
   tooLarge: (limit: number) =>
     new HttpProblem(413, "Content Too Large", `request bodies are limited to ${limit} bytes`),
-  unsupportedMediaType: () => new HttpProblem(415, "Unsupported Media Type", "request bodies must be application/json"),
+  unsupportedMediaType: () =>
+    new HttpProblem(
+      415,
+      "Unsupported Media Type",
+      "request bodies must be JSON sent with Content-Type: application/json (not text, form or multipart data)",
+    ),
+  conflict: (detail: string) => new HttpProblem(409, "Conflict", detail),
   keyReuse: () =>
     new HttpProblem(
       422,

@@ -3,22 +3,19 @@ import {
   actorId,
   type Command,
   type Entity,
-  elysiaErrorToProblem,
-  HttpProblem,
   isValidIdempotencyKey,
   type Logger,
   mayActFor,
-  opsRoutes,
   type Principal,
-  problemResponse,
   problems,
   type ReadyCheck,
+  readJsonBody,
   requestFingerprint,
+  serviceApp,
   tokenHash,
   toProblemResponse,
   userToken,
 } from "@a4c/shared";
-import { Elysia } from "elysia";
 import type { AcceptService } from "./accept.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { WriteRateLimiter } from "./rate-limit.ts";
@@ -32,6 +29,8 @@ export interface GatewayDeps {
   log: Logger;
   ready: ReadyCheck;
   maxBodyBytes: number;
+  adminToken: string;
+  metricsToken?: string | undefined;
   defaultImage: string;
   tokenSecret: string;
 }
@@ -42,29 +41,19 @@ interface WriteSpec<B> {
   /** The user the request acts for; null for admin-only routes. */
   actsFor: string | null;
   entity: Entity;
+  /** Whether the route takes a body; a route without one never reads it. */
+  hasBody: boolean;
   body: (raw: unknown) => B;
   command: (principal: Principal, body: B, operationId: string) => Command;
 }
 
-/** Reads a JSON body with a hard size limit, whatever Content-Length claims. */
-async function readJsonBody(request: Request, limit: number): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  const text = await request.text();
-  if (Buffer.byteLength(text) > limit) throw problems.tooLarge(limit);
-  if (text.length === 0) return undefined;
-  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
-    throw problems.badRequest("request bodies must be JSON with Content-Type: application/json");
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw problems.badRequest("the request body is not valid JSON");
-  }
-}
-
 export function createApp(d: GatewayDeps) {
-  /** The whole write pipeline; each route only says what differs. Order: 401, 429, 403, 400, 202. */
-  async function write<B>(request: Request, rawBody: unknown, spec: WriteSpec<B>): Promise<Response> {
+  /**
+   * The whole write pipeline; each route only says what differs. Order: 401, 429, 403, then the
+   * request itself (Idempotency-Key 400, body 413 / 415 / 400), then 422 or 202. The body is read
+   * only once the caller is known and allowed, so a stranger cannot make us read one.
+   */
+  async function write<B>(request: Request, spec: WriteSpec<B>): Promise<Response> {
     const started = performance.now();
     let response: Response;
     try {
@@ -84,6 +73,7 @@ export function createApp(d: GatewayDeps) {
             : "the Idempotency-Key header must be 1 to 255 printable ASCII characters",
         );
       }
+      const rawBody = spec.hasBody ? await readJsonBody(request, d.maxBodyBytes) : undefined;
       const body = spec.body(rawBody);
       const accepted = await d.accept.submit({
         actor,
@@ -100,32 +90,27 @@ export function createApp(d: GatewayDeps) {
       if (accepted.replayed) headers["idempotent-replayed"] = "true";
       response = Response.json(accepted.body, { status: 202, headers });
     } catch (err) {
-      response = toProblemResponse(err, d.log, new URL(request.url).pathname);
+      response = toProblemResponse(err, d.log, spec.route);
     }
     d.metrics.requests.inc({ route: spec.route, status: response.status });
     d.metrics.latency.observe({ route: spec.route }, (performance.now() - started) / 1000);
     return response;
   }
 
-  return new Elysia()
-    .use(opsRoutes(d.metrics.registry, d.ready))
-    .onRequest(({ request }) => {
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > d.maxBodyBytes)
-        return problemResponse(problems.tooLarge(d.maxBodyBytes), new URL(request.url).pathname);
-    })
-    .onParse(({ request }) => readJsonBody(request, d.maxBodyBytes))
-    .onError(({ code, error, request }) => {
-      const path = new URL(request.url).pathname;
-      const mapped = error instanceof HttpProblem ? null : elysiaErrorToProblem(code, error);
-      return mapped ? problemResponse(mapped, path) : toProblemResponse(error, d.log, path);
-    })
-    .post("/v1/users", ({ request, body }) =>
-      write(request, body, {
+  return serviceApp({
+    log: d.log,
+    registry: d.metrics.registry,
+    ready: d.ready,
+    adminToken: d.adminToken,
+    metricsToken: d.metricsToken,
+  })
+    .post("/v1/users", ({ request }) =>
+      write(request, {
         route: "/v1/users",
         params: {},
         actsFor: null,
         entity: "users",
+        hasBody: true,
         body: validateCreateUser,
         command: (_p, b, operationId) => ({
           type: "user.create",
@@ -137,14 +122,15 @@ export function createApp(d: GatewayDeps) {
         }),
       }),
     )
-    .post("/v1/users/:userId/workspaces", ({ request, body, params }) =>
-      write(request, body, {
+    .post("/v1/users/:userId/workspaces", ({ request, params }) =>
+      write(request, {
         route: "/v1/users/:userId/workspaces",
         params: { userId: params.userId },
         actsFor: params.userId,
         entity: "workspaces",
+        hasBody: true,
         body: (raw) => {
-          validateUuid(params.userId);
+          validateUuid(params.userId, "userId");
           return validateCreateWorkspace(raw);
         },
         command: (_p, b) => ({
@@ -158,14 +144,15 @@ export function createApp(d: GatewayDeps) {
       }),
     )
     .delete("/v1/users/:userId/workspaces/:workspaceId", ({ request, params }) =>
-      write(request, undefined, {
+      write(request, {
         route: "/v1/users/:userId/workspaces/:workspaceId",
         params: { userId: params.userId, workspaceId: params.workspaceId },
         actsFor: params.userId,
         entity: "workspaces",
+        hasBody: false,
         body: () => {
-          validateUuid(params.userId);
-          validateUuid(params.workspaceId);
+          validateUuid(params.userId, "userId");
+          validateUuid(params.workspaceId, "workspaceId");
           return null;
         },
         command: () => ({

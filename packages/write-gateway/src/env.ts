@@ -5,7 +5,6 @@ export const GatewayEnv = Type.Object({
   ...CommonEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000 }),
   HOST: Type.String({ default: "127.0.0.1" }),
-  A4C_ADMIN_TOKEN: Type.String({ minLength: 16 }),
   A4C_TOKEN_SECRET: Type.String({ minLength: 16 }),
   /** Largest accepted request body, in bytes. */
   A4C_MAX_BODY_BYTES: Type.Integer({ minimum: 256, default: 16_384 }),

@@ -1,4 +1,4 @@
-import { Authenticator, bootService, natsCheck } from "@a4c/shared";
+import { Authenticator, bootService, LISTEN_OPTIONS, natsCheck } from "@a4c/shared";
 import { AcceptService } from "./accept.ts";
 import { createApp } from "./app.ts";
 import { loadEnv } from "./env.ts";
@@ -24,11 +24,13 @@ const app = createApp({
   metrics,
   log,
   maxBodyBytes: env.A4C_MAX_BODY_BYTES,
+  adminToken: env.A4C_ADMIN_TOKEN,
+  metricsToken: env.A4C_METRICS_TOKEN,
   defaultImage: env.A4C_DEFAULT_IMAGE,
   tokenSecret: env.A4C_TOKEN_SECRET,
   // Ready means a write can be accepted now: JetStream answers. PostgreSQL is not needed to accept.
   ready: async () => ({ nats: natsCheck(nats) }),
-}).listen({ port: env.PORT, hostname: env.HOST, maxRequestBodySize: 1024 * 1024, reusePort: true });
+}).listen({ port: env.PORT, hostname: env.HOST, reusePort: true, ...LISTEN_OPTIONS });
 
 log.info({ event: "gateway.listening", port: env.PORT, stream: names.writes });
 

@@ -1,12 +1,20 @@
 import { problems } from "@a4c/shared";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type ValueError, ValueErrorType } from "@sinclair/typebox/compiler";
 
-/** Request bodies. Unknown fields are refused so typos do not pass silently. */
+/**
+ * Request bodies. Unknown fields are refused so typos do not pass silently. Each field's
+ * `description` is the rule a client is told when it breaks it: no library's wording reaches a
+ * client. (Control characters and lone surrogates never get this far: `readJsonBody` refuses them.)
+ */
 export const CreateUserBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    email: Type.String({ maxLength: 254, pattern: "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$" }),
+    name: Type.String({ minLength: 1, maxLength: 200, description: "must be a string of 1 to 200 characters" }),
+    email: Type.String({
+      maxLength: 254,
+      pattern: "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$",
+      description: "must be an e-mail address of at most 254 characters",
+    }),
   },
   { additionalProperties: false },
 );
@@ -14,14 +22,46 @@ export type CreateUserBody = Static<typeof CreateUserBody>;
 
 export const CreateWorkspaceBody = Type.Object(
   {
-    projectName: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: "^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$" })),
+    projectName: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+      description: "must be 1 to 63 lowercase letters, digits and inner hyphens",
+    }),
+    image: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        pattern: "^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$",
+        description: "must be an image reference of 1 to 255 characters (letters, digits and . _ / : @ -)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type CreateWorkspaceBody = Static<typeof CreateWorkspaceBody>;
 
-export const UuidParam = Type.String({ pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" });
+export const UuidParam = Type.String({
+  pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+  description: "must be a lowercase UUID",
+});
+
+/** The client's view of the first rule a value breaks, in our words. */
+export function describeError(e: ValueError, what: string): string {
+  const at = e.path ? `${what} field ${e.path.slice(0, 100)}` : what;
+  switch (e.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return `${at} is required`;
+    case ValueErrorType.ObjectAdditionalProperties:
+      return `${at} is not allowed here`;
+    case ValueErrorType.Object:
+      return `${at} must be a JSON object`;
+    default: {
+      const rule = (e.schema as { description?: string }).description;
+      return `${at} ${rule ?? "has the wrong type"}`;
+    }
+  }
+}
 
 /** Compiles a schema into a function that returns the typed value or throws a 400 problem. */
 export function validator<S extends TSchema>(schema: S, what: string) {
@@ -29,11 +69,15 @@ export function validator<S extends TSchema>(schema: S, what: string) {
   return (value: unknown): Static<S> => {
     if (checker.Check(value)) return value;
     const first = checker.Errors(value).First();
-    const where = first?.path ? ` at ${first.path}` : "";
-    throw problems.badRequest(`invalid ${what}${where}: ${first?.message ?? "does not match the schema"}`);
+    throw problems.badRequest(first ? describeError(first, what) : `${what} is invalid`);
   };
 }
 
 export const validateCreateUser = validator(CreateUserBody, "body");
 export const validateCreateWorkspace = validator(CreateWorkspaceBody, "body");
-export const validateUuid = validator(UuidParam, "id");
+const uuidChecker = TypeCompiler.Compile(UuidParam);
+/** A path parameter that must be a UUID; `name` is the parameter's name in the route. */
+export function validateUuid(value: string, name: string): string {
+  if (!uuidChecker.Check(value)) throw problems.badRequest(`${name} ${UuidParam.description}`);
+  return value;
+}

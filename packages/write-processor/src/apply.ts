@@ -110,20 +110,31 @@ export async function followUp(
   return { kind: "applied" };
 }
 
-/** The failure code recorded for an operation whose data PostgreSQL refused. */
+/**
+ * The failure recorded for an operation whose data PostgreSQL refused: a code and a message we
+ * wrote, since both are shown to the client. PostgreSQL's own text stays in the processor's log.
+ */
 export function permanentFailure(err: unknown): { code: string; message: string } {
-  const e = err as { constraint_name?: string; message?: string };
-  switch (pgErrorCode(err)) {
+  const e = err as { constraint_name?: string };
+  const state = pgErrorCode(err) ?? "";
+  switch (state) {
     case SqlState.UNIQUE_VIOLATION:
       if (e.constraint_name === "users_email_key")
         return { code: "email_taken", message: "a user with this email already exists" };
       if (e.constraint_name === "workspace_live_project_key") {
         return { code: "project_exists", message: "a live workspace for this project already exists" };
       }
-      return { code: "conflict", message: e.message ?? "unique constraint violated" };
+      return { code: "conflict", message: "the request conflicts with an existing record" };
     case SqlState.FOREIGN_KEY_VIOLATION:
       return { code: "user_not_found", message: "the user does not exist" };
+    case SqlState.CHECK_VIOLATION:
+    case SqlState.NOT_NULL_VIOLATION:
+      return { code: "invalid_data", message: "the request holds a value the database cannot store" };
     default:
-      return { code: "rejected", message: e.message ?? "the database refused the operation" };
+      // Class 22, data exceptions: a value out of range, an invalid byte sequence, …
+      if (state.startsWith("22")) {
+        return { code: "invalid_data", message: "the request holds a value the database cannot store" };
+      }
+      return { code: "rejected", message: "the database refused the operation" };
   }
 }

@@ -163,6 +163,8 @@ export class BatchProcessor {
       } catch (err) {
         if (classifyPgError(err) !== "permanent") throw err;
         const failure = permanentFailure(err);
+        // The client sees our code and message; PostgreSQL's own text is for the log only.
+        this.log.warn({ event: "operation.refused", operationId: item.claim.operationId, code: failure.code, err });
         await insertFailedOperation(tx, item.claim, failure.code, failure.message);
         results.push({ kind: "failed", ...failure });
       }
@@ -203,7 +205,12 @@ export class BatchProcessor {
     const message = err instanceof Error ? err.message : String(err);
     await this.#toDlq(item.msg, "gave_up", message, parseOperationId(operationId)?.keyHash ?? "unknown");
     await this.sql.begin((tx) =>
-      insertFailedOperation(tx, item.claim, "gave_up", `gave up after ${deliveries} deliveries: ${message}`),
+      insertFailedOperation(
+        tx,
+        item.claim,
+        "gave_up",
+        `gave up after ${deliveries} deliveries; the request is kept in the dead-letter queue for an operator`,
+      ),
     );
     this.log.error({ event: "operation.gave_up", operationId, deliveries, err });
     this.opts.onSettled?.([operationId]);

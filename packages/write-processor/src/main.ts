@@ -2,14 +2,14 @@ import {
   bootService,
   ENTITIES,
   ensureProcessorConsumer,
+  LISTEN_OPTIONS,
   migrate,
   natsCheck,
-  opsRoutes,
   postgresCheck,
   purgeOperations,
   purgeRejectedMessages,
+  serviceApp,
 } from "@a4c/shared";
-import { Elysia } from "elysia";
 import { BatchProcessor } from "./batch.ts";
 import { EntityConsumer } from "./consumer.ts";
 import { loadEnv } from "./env.ts";
@@ -55,29 +55,31 @@ for (const entity of ENTITIES) {
   consumers.push(consumer);
 }
 
-const ops = new Elysia()
-  .use(
-    opsRoutes(metrics.registry, async () => {
-      const checks: Record<string, { ok: boolean; detail?: unknown }> = {
-        postgres: await postgresCheck(sql),
-        nats: natsCheck(nats),
-      };
-      for (const entity of ENTITIES) {
-        try {
-          const info = await jsm.consumers.info(names.writes, names.processorDurable(entity));
-          metrics.pending.set({ entity }, info.num_pending);
-          checks[`consumer_${entity}`] = {
-            ok: true,
-            detail: { pending: info.num_pending, unacked: info.num_ack_pending, redelivered: info.num_redelivered },
-          };
-        } catch (err) {
-          checks[`consumer_${entity}`] = { ok: false, detail: String(err) };
-        }
+const ops = serviceApp({
+  log,
+  registry: metrics.registry,
+  adminToken: env.A4C_ADMIN_TOKEN,
+  metricsToken: env.A4C_METRICS_TOKEN,
+  ready: async () => {
+    const checks: Record<string, { ok: boolean; detail?: unknown }> = {
+      postgres: await postgresCheck(sql),
+      nats: natsCheck(nats),
+    };
+    for (const entity of ENTITIES) {
+      try {
+        const info = await jsm.consumers.info(names.writes, names.processorDurable(entity));
+        metrics.pending.set({ entity }, info.num_pending);
+        checks[`consumer_${entity}`] = {
+          ok: true,
+          detail: { pending: info.num_pending, unacked: info.num_ack_pending, redelivered: info.num_redelivered },
+        };
+      } catch {
+        checks[`consumer_${entity}`] = { ok: false, detail: "unavailable" };
       }
-      return checks;
-    }),
-  )
-  .listen({ port: env.PORT, hostname: env.HOST });
+    }
+    return checks;
+  },
+}).listen({ port: env.PORT, hostname: env.HOST, ...LISTEN_OPTIONS });
 
 const purge = setInterval(async () => {
   try {

@@ -1,7 +1,12 @@
-import type { JobDocument, JobSearchFacets, JobSearchSpec, JobSearchTerm } from "@a4c/shared";
+import {
+  encodeCursor,
+  type JobDocument,
+  type JobSearchFacets,
+  type JobSearchSpec,
+  type JobSearchTerm,
+} from "@a4c/shared";
 import { Client, type estypes, HttpConnection } from "@elastic/elasticsearch";
 import type { JobSearch, JobSearchPage } from "./backend.ts";
-import { encodeCursor } from "./query.ts";
 
 type Query = estypes.QueryDslQueryContainer;
 

@@ -1,6 +1,7 @@
 import {
   type CountLimits,
   countJobFacets,
+  encodeCursor,
   type JobDocument,
   type JobSearchRow,
   type JobSearchSpec,
@@ -8,7 +9,6 @@ import {
   searchJobRows,
 } from "@a4c/shared";
 import type { JobSearch, JobSearchPage } from "./backend.ts";
-import { encodeCursor } from "./query.ts";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { HttpProblem } from "@a4c/shared";
+import { decodeCursor, encodeCursor, HttpProblem } from "@a4c/shared";
 import fc from "fast-check";
 import { buildQuery } from "./elasticsearch.ts";
-import { decodeCursor, encodeCursor, MAX_TERMS, parseJobQuery, parseQ, toSpec } from "./query.ts";
+import { MAX_TERMS, parseJobQuery, parseQ, toSpec } from "./query.ts";
 
 const USER = "0b0e6f3c-6a43-4c8e-9d43-3d1b2f0a8e11";
 const user = { kind: "user", userId: USER } as const;
@@ -94,6 +94,16 @@ describe("parseJobQuery", () => {
     [{ sort: "status" }, /sort must be/],
     [{ cursor: "nope" }, /invalid cursor/],
     [{ cursor: encodeCursor("2026-01-01T00:00:00Z", "-".repeat(36)) }, /invalid cursor/],
+    // Issue 10: what PostgreSQL (the fallback) would refuse with a 500.
+    [{ cursor: encodeCursor("2026-02-30T00:00:00Z", USER) }, /invalid cursor/],
+    [{ cursor: encodeCursor("0000-01-01T00:00:00Z", USER) }, /invalid cursor/],
+    [{ cursor: encodeCursor("2026-01-01T00:00:00Z", "a".repeat(36)) }, /invalid cursor/],
+    [{ from: "2026-02-30" }, /from must be/],
+    [{ from: "0000-01-01T00:00:00Z" }, /from must be/],
+    [{ to: "2026-01-01T24:00:00Z" }, /to must be/],
+    [{ to: "2026-01-01T10:00:00+99:00" }, /to must be/],
+    [{ q: "disk\u0000full" }, /control characters/],
+    [{ q: "\ud800" }, /well-formed/],
     [{ limit: "0" }, /limit/],
     [{ limit: "1e2" }, /limit/],
   ])("%# refuses %p", (params, message) => {

@@ -10,6 +10,7 @@
  *   phrase  := '"' (char | '\"' | '\\')* '"'
  */
 import {
+  decodeCursor,
   HttpProblem,
   JOB_STATUSES,
   type JobSearchSpec,
@@ -17,7 +18,10 @@ import {
   type JobStatus,
   type JobType,
   type Principal,
+  parseInstant,
   problems,
+  UUID_PATTERN,
+  unsafeTextReason,
 } from "@a4c/shared";
 
 export const MAX_QUERY_LENGTH = 1_000;
@@ -54,7 +58,6 @@ export interface JobQueryParams {
   limit?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WHITESPACE = /[ \t\r\n]/;
 // Control characters (PostgreSQL refuses NUL in text) and lone surrogates (not valid UTF-8).
 const FORBIDDEN = /(?![\t\n\r])\p{Cc}|[\ud800-\udfff]/u;
@@ -165,7 +168,7 @@ function fieldTerm(name: string, value: string, negated: boolean): QueryTerm {
       return { field, value, negated };
     case "owner": {
       const owner = value.toLowerCase();
-      if (owner !== "me" && !UUID.test(owner)) throw bad("owner must be me or a user id");
+      if (owner !== "me" && !UUID_PATTERN.test(owner)) throw bad("owner must be me or a user id");
       return { field, value: owner, negated };
     }
   }
@@ -196,15 +199,6 @@ export function parseQ(q: string): QueryTerm[][] {
   return clauses(tokenize(q));
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-export function parseDate(raw: string, name: string): Date {
-  const ms = DATE.test(raw) ? Date.parse(raw.length === 10 ? `${raw}T00:00:00Z` : raw) : Number.NaN;
-  if (Number.isNaN(ms))
-    throw bad(`${name} must be an ISO-8601 date or date-time with a zone, e.g. 2026-01-31T12:00:00Z`);
-  return new Date(ms);
-}
-
 export function parseSort(raw: string): "asc" | "desc" {
   switch (raw) {
     case "createdAt:desc":
@@ -218,34 +212,6 @@ export function parseSort(raw: string): "asc" | "desc" {
   }
 }
 
-const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-
-/** Opaque keyset cursor: the createdAt (µs precision on PostgreSQL, ms on Elasticsearch) and id. */
-export function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
-}
-
-export function decodeCursor(raw: string): { createdAt: string; id: string } {
-  let parsed: unknown;
-  try {
-    parsed = raw.length <= 200 ? JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) : null;
-  } catch {
-    parsed = null;
-  }
-  if (
-    Array.isArray(parsed) &&
-    parsed.length === 2 &&
-    typeof parsed[0] === "string" &&
-    typeof parsed[1] === "string" &&
-    CURSOR_AT.test(parsed[0]) &&
-    !Number.isNaN(Date.parse(parsed[0])) &&
-    UUID.test(parsed[1])
-  ) {
-    return { createdAt: parsed[0], id: parsed[1] };
-  }
-  throw bad("invalid cursor");
-}
-
 function parseLimit(raw: string): number {
   const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(n >= 1 && n <= MAX_LIMIT)) throw bad(`limit must be an integer from 1 to ${MAX_LIMIT}`);
@@ -256,8 +222,12 @@ const given = (v: string | null | undefined): v is string => v !== undefined && 
 
 /** The whole request. @throws HttpProblem 400 for anything malformed. */
 export function parseJobQuery(p: JobQueryParams): JobQuery {
-  const from = given(p.from) ? parseDate(p.from, "from") : null;
-  const to = given(p.to) ? parseDate(p.to, "to") : null;
+  for (const [name, value] of Object.entries(p)) {
+    const unsafe = typeof value === "string" ? unsafeTextReason(value) : null;
+    if (unsafe) throw bad(`${name} ${unsafe}`);
+  }
+  const from = given(p.from) ? parseInstant(p.from, "from") : null;
+  const to = given(p.to) ? parseInstant(p.to, "to") : null;
   if (from && to && from.getTime() >= to.getTime()) throw bad("from must be before to");
   return {
     clauses: given(p.q) ? parseQ(p.q) : [],
