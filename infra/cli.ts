@@ -71,7 +71,7 @@ async function start(): Promise<void> {
   say(`write-gateway  http://127.0.0.1:${PORTS.gateway}`);
   say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
   say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
-  say(`es-sync ops    http://127.0.0.1:${PORTS.esSync}/metrics   (DLQ: /dlq)`);
+  say(`es-sync ops    http://127.0.0.1:${PORTS.esSync}/ready   (/metrics, /dlq, /reindex: admin token)`);
   say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
   say(`logs           ${LOGS}`);
 }

@@ -157,28 +157,44 @@ export async function startSearchEnv(label: string, opts: SearchEnvOptions = {})
       }
       await debezium.stop().catch(() => {});
       await debezium.dropSlot().catch(() => {});
-      const admin = kafka.admin();
-      await admin.connect();
-      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(group));
-      // A member of a killed process lingers until its session times out (10 s here): retry, bounded.
-      for (let left = groups, tries = 0; left.length > 0 && tries < 20; tries++) {
-        await admin.deleteGroups(left).catch(() => {});
-        const now = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-        left = left.filter((g) => now.has(g));
-        if (left.length > 0) await Bun.sleep(1_000);
-      }
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(topic));
-      await admin.disconnect();
-      await deleteTopics(brokers, [...topics, debezium.heartbeatDestination]).catch(() => {});
-      // Wildcard deletes are refused (destructive_requires_name): resolve the names first.
-      const indices = Object.keys(await es.indices.get({ index: `${alias}-*` }).catch(() => ({})));
-      if (indices.length > 0) await es.indices.delete({ index: indices }).catch(() => {});
+      await removeEsSyncTraces({ kafka, brokers, group, topic, es, alias, more: [debezium.heartbeatDestination] });
       await es.close();
       await sql.end({ timeout: 2 });
       postgres.psql(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Removes what an es-sync run leaves in the shared Kafka and Elasticsearch: its consumer groups,
+ * its topics (the CDC topic and its retry and DLQ topics, and `more`) and its alias's indices.
+ */
+export async function removeEsSyncTraces(o: {
+  kafka: Kafka;
+  brokers: string[];
+  group: string;
+  topic: string;
+  es: Client;
+  alias: string;
+  more?: string[];
+}): Promise<void> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(o.group));
+  // A member of a killed process lingers until its session times out (10 s here): retry, bounded.
+  for (let left = groups, tries = 0; left.length > 0 && tries < 20; tries++) {
+    await admin.deleteGroups(left).catch(() => {});
+    const now = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+    left = left.filter((g) => now.has(g));
+    if (left.length > 0) await Bun.sleep(1_000);
+  }
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(o.topic));
+  await admin.disconnect();
+  await deleteTopics(o.brokers, [...topics, ...(o.more ?? [])]).catch(() => {});
+  // Wildcard deletes are refused (destructive_requires_name): resolve the names first.
+  const indices = Object.keys(await o.es.indices.get({ index: `${o.alias}-*` }).catch(() => ({})));
+  if (indices.length > 0) await o.es.indices.delete({ index: indices }).catch(() => {});
 }
 
 /** A user with a workspace, for jobs to belong to. */

@@ -1,0 +1,46 @@
+/**
+ * Every route of every HTTP service, in one table: the hostile-input suite generates requests for
+ * each row. A new route is covered by adding a row (its service, method, path with `:params`, the
+ * query keys it reads and the body fields it takes).
+ */
+export type ServiceName = "gateway" | "readApi" | "readApiFallback" | "processor" | "esSync";
+
+export interface RouteSpec {
+  service: ServiceName;
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  query?: string[];
+  /** Body fields, for routes that take a JSON body. */
+  body?: string[];
+}
+
+const SERVICES: ServiceName[] = ["gateway", "readApi", "processor", "esSync"];
+const SEARCH_KEYS = ["q", "from", "to", "sort", "cursor", "limit"];
+
+export const ROUTES: RouteSpec[] = [
+  ...SERVICES.flatMap((service): RouteSpec[] => [
+    { service, method: "GET", path: "/health" },
+    { service, method: "GET", path: "/ready" },
+    { service, method: "GET", path: "/metrics" },
+    // What no service has: always a 404 problem.
+    { service, method: "GET", path: "/:anything" },
+    { service, method: "POST", path: "/v1/:anything/:else", body: ["name"] },
+  ]),
+  { service: "gateway", method: "POST", path: "/v1/users", body: ["name", "email"] },
+  { service: "gateway", method: "POST", path: "/v1/users/:userId/workspaces", body: ["projectName", "image"] },
+  { service: "gateway", method: "DELETE", path: "/v1/users/:userId/workspaces/:workspaceId" },
+  { service: "readApi", method: "GET", path: "/status/:operationId", query: ["wait"] },
+  { service: "readApi", method: "GET", path: "/status/:operationId/events" },
+  { service: "readApi", method: "GET", path: "/v1/users/:userId" },
+  { service: "readApi", method: "GET", path: "/v1/users/:userId/workspaces", query: ["limit", "cursor"] },
+  { service: "readApi", method: "GET", path: "/v1/workspaces/:workspaceId" },
+  { service: "readApi", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
+  // The same search answered by the PostgreSQL fallback (a read-api whose Elasticsearch is gone).
+  { service: "readApiFallback", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
+  { service: "readApi", method: "GET", path: "/v1/jobs/:jobId" },
+  { service: "esSync", method: "GET", path: "/dlq", query: ["limit"] },
+  { service: "esSync", method: "POST", path: "/dlq/replay" },
+  { service: "esSync", method: "POST", path: "/reconcile", query: ["from", "to"] },
+  { service: "esSync", method: "GET", path: "/reindex" },
+  { service: "esSync", method: "POST", path: "/reindex" },
+];
