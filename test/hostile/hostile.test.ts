@@ -42,6 +42,7 @@ const RUNS = Number(process.env.HOSTILE_RUNS ?? 100);
 const ROUTE_MS = Number(process.env.HOSTILE_ROUTE_MS ?? 20_000);
 /** A request not answered in this long counts as a hang (long-polls are capped at 1 s here). */
 const HANG_MS = 10_000;
+const METRICS_TOKEN = "a-scraper-token-for-metrics";
 const BROKERS = [`127.0.0.1:${PORTS.kafka}`];
 const ES_URL = `http://127.0.0.1:${PORTS.elasticsearch}`;
 
@@ -106,6 +107,7 @@ beforeAll(async () => {
   fallback = new ServiceProcess("read-api", ROOT, join(dir, "fallback"), join(dir, "fallback"), fallbackPort, {
     ...stack.readApi.env,
     ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}`,
+    A4C_METRICS_TOKEN: METRICS_TOKEN,
     PORT: String(fallbackPort),
   });
   mkdirSync(join(dir, "fallback"), { recursive: true });
@@ -331,4 +333,91 @@ describe("hostile input on every route (property-based)", () => {
       ROUTE_MS + 60_000,
     );
   }
+});
+
+describe("the defects of issue 10, one by one", () => {
+  const as = (token: string | null) => (token ? { authorization: `Bearer ${token}` } : undefined);
+  const problemOf = async (r: Response) => {
+    expect(r.headers.get("content-type")).toContain("application/problem+json");
+    return (await r.json()) as { status: number; detail: string };
+  };
+  const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString("base64url");
+  const crafted = () => [
+    cursor("2026-01-01T00:00:00Z", "-".repeat(36)),
+    cursor("2026-01-01T00:00:00Z", "0123456789abcdef0123456789abcdef0123"),
+    cursor("2026-02-30T00:00:00Z", attacker.userId),
+    cursor("0000-01-01T00:00:00Z", attacker.userId),
+  ];
+
+  test("1. crafted cursors are a 400 on the workspace list and on both search backends", async () => {
+    for (const c of crafted()) {
+      for (const url of [
+        `${stack.readApi.url}/v1/users/${attacker.userId}/workspaces?cursor=${c}`,
+        `${stack.readApi.url}/v1/jobs?cursor=${c}`,
+        `${fallback.url}/v1/jobs?cursor=${c}`,
+      ]) {
+        const r = await fetch(url, { headers: as(attacker.token) });
+        expect(r.status, url).toBe(400);
+        expect((await problemOf(r)).detail).toContain("invalid cursor");
+      }
+    }
+  });
+
+  const operatorRoutes: Array<[string, string]> = [
+    ["GET", "/dlq"],
+    ["POST", "/dlq/replay"],
+    ["POST", "/reconcile"],
+    ["GET", "/reindex"],
+    ["POST", "/reindex"],
+    ["GET", "/metrics"],
+  ];
+  for (const [method, path] of operatorRoutes) {
+    test(`4. es-sync ${method} ${path}: none → 401, a user → 401, the admin → 2xx`, async () => {
+      const state = async () =>
+        (
+          (await (await fetch(`${esSync.url}/reindex`, { headers: as(stack.adminToken) })).json()) as {
+            startedAt: string | null;
+          }
+        ).startedAt;
+      const reindexBefore = await state();
+      for (const token of [null, attacker.token, "not-a-token-at-all"]) {
+        const r = await fetch(`${esSync.url}${path}`, { method, headers: as(token) });
+        expect(r.status).toBe(401);
+        expect((await problemOf(r)).status).toBe(401);
+      }
+      // A refused POST /reindex started nothing.
+      expect(await state()).toBe(reindexBefore);
+      const r = await fetch(`${esSync.url}${path}`, { method, headers: as(stack.adminToken) });
+      expect([200, 202, 409]).toContain(r.status);
+      if (r.status === 409) expect((await problemOf(r)).detail).toContain("already running");
+      await r.body?.cancel();
+    });
+  }
+
+  test("4. /reconcile with a year-0 or impossible window is a 400 in our words", async () => {
+    for (const q of ["from=0000-01-01T00:00:00Z", "to=2026-02-30", "from=2026-02-01&to=2026-01-01", "from=soon"]) {
+      const r = await fetch(`${esSync.url}/reconcile?${q}`, { method: "POST", headers: as(stack.adminToken) });
+      expect(r.status, q).toBe(400);
+      expect((await problemOf(r)).detail).not.toMatch(FOREIGN_TEXT);
+    }
+  });
+
+  test("4. /metrics on every service: none or a user → 401, admin → 200", async () => {
+    for (const svc of [stack.gateway, stack.readApi, stack.processor, esSync]) {
+      expect((await fetch(`${svc.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${svc.url}/metrics`, { headers: as(attacker.token) })).status).toBe(401);
+      const r = await fetch(`${svc.url}/metrics`, { headers: as(stack.adminToken) });
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain("process_cpu");
+      // /health and /ready stay open.
+      expect((await fetch(`${svc.url}/health`)).status).toBe(200);
+      expect([200, 503]).toContain((await fetch(`${svc.url}/ready`)).status);
+    }
+  });
+
+  test("4. a metrics token opens /metrics and nothing else", async () => {
+    expect((await fetch(`${fallback.url}/metrics`, { headers: as(METRICS_TOKEN) })).status).toBe(200);
+    expect((await fetch(`${fallback.url}/v1/jobs`, { headers: as(METRICS_TOKEN) })).status).toBe(401);
+    expect((await fetch(`${stack.readApi.url}/metrics`, { headers: as(METRICS_TOKEN) })).status).toBe(401);
+  });
 });
