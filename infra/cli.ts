@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { createLogger, createSql, migrate } from "@a4c/shared";
 import type { Component } from "./components/types.ts";
+import { registerHosts } from "./lib/hosts.ts";
 import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOGS, PORTS, ROOT } from "./lib/paths.ts";
 import { aptInstall, say } from "./lib/shell.ts";
 import { stack } from "./stack.ts";
@@ -29,8 +30,18 @@ async function startInfrastructure() {
   for (const h of s.hosts) await timed(h, () => h.start());
   postgres.ensureDatabase(DATABASE_NAME);
   await migrateDatabase(databaseUrl(DATABASE_NAME));
+  await withSql(databaseUrl(DATABASE_NAME), (sql) => registerHosts(sql, s.hosts));
   for (const c of [s.cdc.debeziumNats, s.cdc.debeziumKafka]) await timed(c, () => c.start());
   return s;
+}
+
+async function withSql<T>(url: string, work: (sql: ReturnType<typeof createSql>) => Promise<T>): Promise<T> {
+  const sql = createSql(url, { max: 1, application: "a4c-launcher" });
+  try {
+    return await work(sql);
+  } finally {
+    await sql.end();
+  }
 }
 
 async function migrateDatabase(url: string): Promise<void> {
@@ -72,6 +83,9 @@ async function start(): Promise<void> {
   say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
   say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
   say(`es-sync ops    http://127.0.0.1:${PORTS.esSync}/ready   (/metrics, /dlq, /reindex: admin token)`);
+  say(
+    `provisioner    http://127.0.0.1:${PORTS.provisioner}/ready   (hosts: ${s.hosts.map((h) => h.hostName).join(", ")})`,
+  );
   say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
   say(`logs           ${LOGS}`);
 }
@@ -79,7 +93,13 @@ async function start(): Promise<void> {
 async function stop(): Promise<void> {
   const s = stack();
   // Services first (they drain), then infrastructure in reverse start order.
-  for (const svc of [s.services.writeGateway, s.services.readApi, s.services.writeProcessor, s.services.esSync]) {
+  for (const svc of [
+    s.services.writeGateway,
+    s.services.readApi,
+    s.services.provisioner,
+    s.services.writeProcessor,
+    s.services.esSync,
+  ]) {
     say(`${svc.name}: stopping`);
     await svc.stop();
   }

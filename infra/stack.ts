@@ -38,6 +38,8 @@ export function stack() {
     KAFKA_BROKERS: `127.0.0.1:${PORTS.kafka}`,
     A4C_ADMIN_TOKEN: adminToken(),
     A4C_TOKEN_SECRET: tokenSecret(),
+    // The provisioner logs in to the hosts with the key the launcher made for them.
+    A4C_SSH_KEY: join(LOCAL, "ssh", "id_ed25519"),
   };
   const kafka = new KafkaServer(join(LOCAL, "kafka"), PORTS.kafka, PORTS.kafkaController);
   const cdcBase = { distDir: join(LOCAL, "debezium", "dist"), postgresPort: PORTS.postgres, database: DATABASE_NAME };
@@ -66,6 +68,7 @@ export function stack() {
       writeGateway: service("write-gateway", PORTS.gateway),
       readApi: service("read-api", PORTS.readApi),
       esSync: service("es-sync", PORTS.esSync),
+      provisioner: service("provisioner", PORTS.provisioner),
     },
     env: common,
   };

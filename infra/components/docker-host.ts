@@ -240,6 +240,8 @@ export class DockerHost implements Component {
       "PrintMotd no",
       // dockerode opens one SSH connection per API request; don't drop bursts of them.
       "MaxStartups 64:30:128",
+      // The provisioner multiplexes its calls as channels of one connection per host.
+      "MaxSessions 64",
       "LoginGraceTime 20",
       // `docker system dial-stdio` run over SSH must reach this host's dockerd, not another's.
       `SetEnv DOCKER_HOST=unix://${this.socket}`,

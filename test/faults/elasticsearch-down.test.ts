@@ -34,10 +34,10 @@ const QUERIES: Record<string, string>[] = [
   { q: "status:failed" },
   { q: '"disk full"' },
   { q: "status:failed type:workspace_create -project:frontend" },
-  { q: "status:succeeded OR status:running", sort: "createdAt:asc" },
+  { q: "status:completed OR status:in_progress", sort: "createdAt:asc" },
   { q: "project:backend-api", limit: "5" },
 ];
-const STATUSES = ["FAILED", "SUCCEEDED", "RUNNING", "SCHEDULED"] as const;
+const STATUSES = ["FAILED", "COMPLETED", "IN_PROGRESS", "SCHEDULED"] as const;
 const TYPES = ["WORKSPACE_CREATE", "WORKSPACE_DELETE", "IMAGE_BUILD"] as const;
 
 async function seedOwner(sql: Sql): Promise<string[]> {
@@ -152,8 +152,8 @@ describe("Elasticsearch down", () => {
     // Changes while Elasticsearch is away: new jobs, and running jobs that finish.
     const added = await insertJobs(env.sql, workspaces, 12, 40);
     const finished = await env.sql<{ id: string }[]>`
-      UPDATE job SET status = 'SUCCEEDED', version = version + 1, updated_at = now()
-       WHERE status = 'RUNNING' AND user_id = ${user.id} RETURNING id::text`;
+      UPDATE job SET status = 'COMPLETED', version = version + 1, updated_at = now()
+       WHERE status = 'IN_PROGRESS' AND user_id = ${user.id} RETURNING id::text`;
     expect(finished.length).toBeGreaterThan(0);
     const all = await search(api, env.adminToken, { limit: "100" });
     expect(all.body.source).toBe("postgres");

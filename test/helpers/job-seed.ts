@@ -40,7 +40,7 @@ export async function seedJobs(
     "jobs",
     `INSERT INTO job (id, type, status, step, user_id, workspace_id, operation_id, attempts, error_code, error_message,
                       created_at, updated_at, started_at, finished_at)
-     SELECT md5('j'||i)::uuid, type, status, CASE WHEN status = 'RUNNING' THEN 'provisioning' END,
+     SELECT md5('j'||i)::uuid, type, status, CASE WHEN status = 'IN_PROGRESS' THEN 'container_create' END,
             md5('u'||u)::uuid,
             CASE WHEN type <> 'IMAGE_BUILD' THEN md5('w'||((u - 1) * ${WORKSPACES_PER_USER} + (i / ${USERS}) % ${WORKSPACES_PER_USER} + 1))::uuid END,
             'op-bench-'||i, CASE WHEN status = 'SCHEDULED' THEN 0 ELSE 1 END,
@@ -55,11 +55,11 @@ export async function seedJobs(
               WHEN 6 THEN 'workspace quota exceeded for this project'
               ELSE 'build step '||(1 + i % 9)||' failed: npm ERR! network timeout' END END,
             at, at + interval '2 minutes', CASE WHEN status <> 'SCHEDULED' THEN at + interval '5 seconds' END,
-            CASE WHEN status IN ('SUCCEEDED', 'FAILED', 'CANCELLED') THEN at + interval '2 minutes' END
+            CASE WHEN status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN at + interval '2 minutes' END
        FROM (SELECT i, i % ${USERS} + 1 AS u,
                     CASE WHEN i % 10 < 6 THEN 'WORKSPACE_CREATE' WHEN i % 10 < 9 THEN 'WORKSPACE_DELETE' ELSE 'IMAGE_BUILD' END AS type,
-                    CASE WHEN r < 70 THEN 'SUCCEEDED' WHEN r < 85 THEN 'FAILED' WHEN r < 90 THEN 'RUNNING'
-                         WHEN r < 95 THEN 'SCHEDULED' ELSE 'CANCELLED' END AS status,
+                    CASE WHEN r < 70 THEN 'COMPLETED' WHEN r < 85 THEN 'FAILED' WHEN r < 90 THEN 'IN_PROGRESS'
+                         WHEN r < 95 THEN 'SCHEDULED' ELSE 'CANCELED' END AS status,
                     abs(hashint4(i * 7)) % 8 AS kind,
                     now() - interval '90 days' + make_interval(secs => i * (90 * 86400.0 / ${jobs})) AS at
                FROM (SELECT i, abs(hashint4(i)) % 100 AS r FROM generate_series(1, ${jobs}) i) g) s;`,

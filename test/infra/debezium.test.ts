@@ -146,7 +146,7 @@ describe("debezium", () => {
     const o = await owner();
     const started = performance.now();
     const jobId = await insertJob(o);
-    await sql`UPDATE job SET status = 'RUNNING', step = 'pull', version = version + 1, updated_at = now()
+    await sql`UPDATE job SET status = 'IN_PROGRESS', step = 'container_create', version = version + 1, updated_at = now()
               WHERE id = ${jobId}`;
     const both = (r: Parameters<typeof eventsFor>[0]) => eventsFor(r, jobId).length >= 2;
     await Promise.all([
@@ -166,7 +166,12 @@ describe("debezium", () => {
         version: 1,
       });
       expect(updated?.event.op).toBe("u");
-      expect(updated?.event.after).toMatchObject({ id: jobId, status: "RUNNING", step: "pull", version: 2 });
+      expect(updated?.event.after).toMatchObject({
+        id: jobId,
+        status: "IN_PROGRESS",
+        step: "container_create",
+        version: 2,
+      });
       expect(updated?.event.source.table).toBe("job");
       expect(updated?.event.source.db).toBe(database);
       expect(typeof created?.event.source.lsn).toBe("number");
@@ -208,7 +213,7 @@ describe("debezium", () => {
     expect((await toNats.status()).running).toBe(false);
     const during: string[] = [];
     for (let i = 0; i < 20; i++) during.push(await insertJob(o));
-    await sql`UPDATE job SET version = version + 1, status = 'RUNNING', updated_at = now() WHERE id = ${during[0] ?? ""}`;
+    await sql`UPDATE job SET version = version + 1, status = 'IN_PROGRESS', updated_at = now() WHERE id = ${during[0] ?? ""}`;
     expect((await toKafka.slot())?.lagBytes).toBeGreaterThan(0);
     await timedStart(toNats);
     await timedStart(toKafka);
@@ -220,7 +225,7 @@ describe("debezium", () => {
     ]);
     for (const received of [fromNats.received, fromKafka.received]) {
       const updated = eventsFor(received, during[0] ?? "").find((e) => e.event.op === "u");
-      expect(updated?.event.after).toMatchObject({ status: "RUNNING", version: 2 });
+      expect(updated?.event.after).toMatchObject({ status: "IN_PROGRESS", version: 2 });
     }
   }, 300_000);
 });

@@ -112,13 +112,13 @@ test("create the jobs index with the shared mapping; a second create is a no-op"
 
 test("external versions: an older or equal version is refused, a newer one wins", async () => {
   const first = await bulk(index, [
-    job("j1", { status: "RUNNING", errorCode: null, finishedAt: null, version: 3 }),
+    job("j1", { status: "IN_PROGRESS", errorCode: null, finishedAt: null, version: 3 }),
     job("j2", { errorMessage: "Disk is FULL", createdAt: day("2026-01-12"), version: 5 }),
     job("j3", { errorMessage: "disk full", createdAt: day("2025-12-01") }),
-    job("j4", { status: "SUCCEEDED", errorCode: null, createdAt: day("2026-01-15") }),
+    job("j4", { status: "COMPLETED", errorCode: null, createdAt: day("2026-01-15") }),
     job("j5", { errorMessage: "image pull failed: manifest unknown", createdAt: day("2026-01-20") }),
     job("j6", { errorMessage: "disk quota exceeded", createdAt: day("2026-01-21") }),
-    job("j7", { status: "RUNNING", errorCode: null, finishedAt: null, createdAt: day("2026-01-22") }),
+    job("j7", { status: "IN_PROGRESS", errorCode: null, finishedAt: null, createdAt: day("2026-01-22") }),
   ]);
   expect(first.every((i) => i.status === 201)).toBe(true);
 
@@ -126,7 +126,7 @@ test("external versions: an older or equal version is refused, a newer one wins"
   const second = await bulk(index, [
     job("j1", { status: "SCHEDULED", version: 2 }), // an older event replayed late
     job("j1", { errorMessage: disk, version: 4 }), // the newer state
-    job("j1", { status: "RUNNING", version: 4 }), // the same version again
+    job("j1", { status: "IN_PROGRESS", version: 4 }), // the same version again
   ]);
   expect(second).toEqual([
     { status: 409, error: "version_conflict_engine_exception" },
@@ -176,7 +176,11 @@ test("term + range + full-text search finds exactly the matching jobs", async ()
   });
   const agg = facets.aggregations?.status as { buckets: { key: string; doc_count: number }[] } | undefined;
   const buckets = agg?.buckets ?? [];
-  expect(Object.fromEntries(buckets.map((b) => [b.key, b.doc_count]))).toEqual({ failed: 4, running: 1, succeeded: 1 });
+  expect(Object.fromEntries(buckets.map((b) => [b.key, b.doc_count]))).toEqual({
+    failed: 4,
+    in_progress: 1,
+    completed: 1,
+  });
 
   const byProject = await client.search({
     index,

@@ -104,7 +104,8 @@ test("a row updated in SQL changes every cached read of it within the lag bound"
     await expectCachedThenChanged(
       `/status/${w.operationId}`,
       alice.token,
-      () => stack.sql`UPDATE job SET status = 'RUNNING', step = 'pulling', version = version + 1 WHERE id = ${w.jobId}`,
+      () =>
+        stack.sql`UPDATE job SET status = 'IN_PROGRESS', step = 'container_create', version = version + 1 WHERE id = ${w.jobId}`,
       (b) => b.job?.step === "pulling",
     ),
   );
@@ -112,8 +113,9 @@ test("a row updated in SQL changes every cached read of it within the lag bound"
     await expectCachedThenChanged(
       `/v1/jobs/${w.jobId}`,
       alice.token,
-      () => stack.sql`UPDATE job SET status = 'SUCCEEDED', step = 'done', version = version + 1 WHERE id = ${w.jobId}`,
-      (b) => b.status === "SUCCEEDED",
+      () =>
+        stack.sql`UPDATE job SET status = 'COMPLETED', step = 'hostname_entry', version = version + 1 WHERE id = ${w.jobId}`,
+      (b) => b.status === "COMPLETED",
     ),
   );
   console.log(`commit → fresh cached read: ${lags.map((l) => Math.round(l)).join(", ")} ms`);

@@ -43,7 +43,7 @@ describe("es-sync", () => {
   test("create, update and delete jobs → searchable with the right fields and versions", async () => {
     const o = await owner(env.sql);
     const [created, updated, deleted] = await insertJobs(env.sql, o, 3);
-    await env.sql`UPDATE job SET status = 'RUNNING', step = 'pull', version = version + 1, updated_at = now()
+    await env.sql`UPDATE job SET status = 'IN_PROGRESS', step = 'container_create', version = version + 1, updated_at = now()
                   WHERE id = ${updated ?? ""}`;
     await env.sql`UPDATE job SET status = 'FAILED', error_code = 'DISK_FULL', error_message = 'disk full on host-3',
                   attempts = 2, finished_at = now(), version = version + 1, updated_at = now() WHERE id = ${updated ?? ""}`;
@@ -128,13 +128,16 @@ describe("es-sync", () => {
       return r.count > 0;
     });
     await a.kill();
-    await env.sql`UPDATE job SET status = 'RUNNING', version = version + 1, updated_at = now()
+    await env.sql`UPDATE job SET status = 'IN_PROGRESS', version = version + 1, updated_at = now()
                   WHERE id = ANY(${ids.slice(0, 50)}::uuid[])`;
     // A fresh process on a fresh port (as a crash-restarted pod would get); same group.
     a = await env.esSync(3);
     await a.start(90_000);
     await converged(120_000);
-    expect((await getDoc(env.es, env.alias, ids[0] ?? ""))?.source).toMatchObject({ status: "RUNNING", version: 5 });
+    expect((await getDoc(env.es, env.alias, ids[0] ?? ""))?.source).toMatchObject({
+      status: "IN_PROGRESS",
+      version: 5,
+    });
   }, 240_000);
 
   test("two instances share the partitions", async () => {

@@ -39,9 +39,9 @@ const SEED: Seed[] = [
     project: "backend-api",
     error: "disk full on host-3",
   },
-  { n: 2, owner: "a", type: "WORKSPACE_CREATE", status: "SUCCEEDED", project: "backend-api", error: null },
+  { n: 2, owner: "a", type: "WORKSPACE_CREATE", status: "COMPLETED", project: "backend-api", error: null },
   { n: 3, owner: "a", type: "WORKSPACE_DELETE", status: "FAILED", project: "frontend", error: "image pull timeout" },
-  { n: 4, owner: "a", type: "IMAGE_BUILD", status: "RUNNING", project: null, error: null },
+  { n: 4, owner: "a", type: "IMAGE_BUILD", status: "IN_PROGRESS", project: null, error: null },
   { n: 5, owner: "a", type: "WORKSPACE_CREATE", status: "FAILED", project: "frontend", error: "the disk is full" },
   { n: 6, owner: "a", type: "IMAGE_BUILD", status: "FAILED", project: null, error: "Disk-Full: quota exceeded" },
   {

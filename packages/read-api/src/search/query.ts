@@ -148,6 +148,13 @@ function isField(name: string): name is Field {
   return (FIELDS as readonly string[]).includes(name);
 }
 
+/** The names people type for the seeds' states (and the names this project used before them). */
+const STATUS_ALIASES: Record<string, JobStatus | undefined> = {
+  RUNNING: "IN_PROGRESS",
+  SUCCEEDED: "COMPLETED",
+  CANCELLED: "CANCELED",
+};
+
 function fieldTerm(name: string, value: string, negated: boolean): QueryTerm {
   const field = name.toLowerCase();
   if (!isField(field)) throw bad(`unknown field ${JSON.stringify(name)}; known: ${FIELDS.join(", ")}`);
@@ -155,7 +162,8 @@ function fieldTerm(name: string, value: string, negated: boolean): QueryTerm {
   if (value.length > MAX_VALUE_LENGTH) throw bad(`a ${field} may be at most ${MAX_VALUE_LENGTH} characters`);
   switch (field) {
     case "status": {
-      const status = JOB_STATUSES.find((s) => s === value.toUpperCase());
+      const upper = value.toUpperCase();
+      const status = JOB_STATUSES.find((s) => s === upper) ?? STATUS_ALIASES[upper];
       if (!status) throw bad(`unknown status; known: ${JOB_STATUSES.join(", ").toLowerCase()}`);
       return { field, value: status as JobStatus, negated };
     }

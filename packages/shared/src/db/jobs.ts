@@ -13,6 +13,18 @@ export interface JobRow {
   attempts: number;
   error_code: string | null;
   error_message: string | null;
+  host_id: string | null;
+  host_name: string | null;
+  note: string | null;
+  cancel_requested: boolean;
+  steps: Array<{
+    name: string;
+    status: string;
+    attempts: number;
+    startedAt: string | null;
+    finishedAt: string | null;
+    message: string | null;
+  }>;
   version: string;
   created_at: Date;
   updated_at: Date;
@@ -23,7 +35,13 @@ export interface JobRow {
 export async function getJob(db: Db, id: string): Promise<JobRow | null> {
   const rows = await db<JobRow[]>`
     SELECT id::text, type, status, step, user_id::text, workspace_id::text, operation_id, attempts,
-           error_code, error_message, version::text, created_at, updated_at, started_at, finished_at
+           error_code, error_message, host_id::text, note, cancel_requested,
+           (SELECT h.name FROM hosts h WHERE h.id = job.host_id) AS host_name,
+           (SELECT coalesce(json_agg(json_build_object(
+                     'name', s.name, 'status', s.status, 'attempts', s.attempts, 'startedAt', s.started_at,
+                     'finishedAt', s.finished_at, 'message', s.message) ORDER BY s.position), '[]'::json)
+              FROM job_step s WHERE s.job_id = job.id) AS steps,
+           version::text, created_at, updated_at, started_at, finished_at
     FROM job WHERE id = ${id}`;
   return rows[0] ?? null;
 }

@@ -11,6 +11,10 @@ export interface WorkspaceRow {
   image: string;
   status: string;
   host_id: string | null;
+  host_name: string | null;
+  container_id: string | null;
+  address: string | null;
+  hostname: string | null;
   version: string;
   created_at: Date;
   updated_at: Date;
@@ -19,7 +23,10 @@ export interface WorkspaceRow {
 }
 
 const WORKSPACE_COLUMNS =
-  "id::text, user_id::text, project_name, image, status, host_id::text, version::text, created_at, updated_at, " +
+  "id::text, user_id::text, project_name, image, status, host_id::text, container_id, hostname, " +
+  "(SELECT h.name FROM hosts h WHERE h.id = workspace.host_id) AS host_name, " +
+  "(SELECT h.ssh_host || ':' || workspace.port FROM hosts h WHERE h.id = workspace.host_id) AS address, " +
+  "version::text, created_at, updated_at, " +
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at_exact";
 
 export interface NewWorkspace {

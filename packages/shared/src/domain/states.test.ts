@@ -8,11 +8,12 @@ test("terminal job states go nowhere", () => {
 });
 
 test("the job lifecycle", () => {
-  expect(canTransitionJob("SCHEDULED", "RUNNING")).toBe(true);
-  expect(canTransitionJob("SCHEDULED", "SUCCEEDED")).toBe(false);
-  expect(canTransitionJob("RUNNING", "SUCCEEDED")).toBe(true);
-  expect(canTransitionJob("RUNNING", "FAILED")).toBe(true);
-  expect(canTransitionJob("RUNNING", "SCHEDULED")).toBe(true); // a retry after a host failure
+  expect(canTransitionJob("SCHEDULED", "IN_PROGRESS")).toBe(true);
+  expect(canTransitionJob("SCHEDULED", "COMPLETED")).toBe(false);
+  expect(canTransitionJob("IN_PROGRESS", "COMPLETED")).toBe(true);
+  expect(canTransitionJob("IN_PROGRESS", "FAILED")).toBe(true);
+  expect(canTransitionJob("IN_PROGRESS", "CANCELED")).toBe(true);
+  expect(canTransitionJob("IN_PROGRESS", "SCHEDULED")).toBe(true); // waiting for a host again
 });
 
 test("only live workspaces can be deleted", () => {

@@ -1,22 +1,26 @@
 import { assertNever } from "../errors.ts";
 
-export const JOB_STATUSES = ["SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"] as const;
+/** The seeds' job states. */
+export const JOB_STATUSES = ["SCHEDULED", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type JobType = "WORKSPACE_CREATE" | "WORKSPACE_DELETE" | "IMAGE_BUILD";
 
 export const WORKSPACE_STATUSES = ["CREATING", "RUNNING", "FAILED", "DELETING", "DELETED"] as const;
 export type WorkspaceStatus = (typeof WORKSPACE_STATUSES)[number];
 
-/** Job lifecycle: SCHEDULED → RUNNING → SUCCEEDED | FAILED; a scheduled or running job may be cancelled. */
+/**
+ * Job lifecycle: SCHEDULED → IN_PROGRESS → COMPLETED | FAILED; a scheduled or running job may be
+ * canceled; a running job goes back to SCHEDULED when it cannot be placed yet.
+ */
 export function canTransitionJob(from: JobStatus, to: JobStatus): boolean {
   switch (from) {
     case "SCHEDULED":
-      return to === "RUNNING" || to === "CANCELLED";
-    case "RUNNING":
-      return to === "SUCCEEDED" || to === "FAILED" || to === "CANCELLED" || to === "SCHEDULED";
-    case "SUCCEEDED":
+      return to === "IN_PROGRESS" || to === "CANCELED";
+    case "IN_PROGRESS":
+      return to === "COMPLETED" || to === "FAILED" || to === "CANCELED" || to === "SCHEDULED";
+    case "COMPLETED":
     case "FAILED":
-    case "CANCELLED":
+    case "CANCELED":
       return false;
     default:
       return assertNever(from);
@@ -24,7 +28,7 @@ export function canTransitionJob(from: JobStatus, to: JobStatus): boolean {
 }
 
 export function isTerminalJob(status: JobStatus): boolean {
-  return status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED";
+  return status === "COMPLETED" || status === "FAILED" || status === "CANCELED";
 }
 
 /** A workspace can be deleted from any live state; deleting twice is refused. */

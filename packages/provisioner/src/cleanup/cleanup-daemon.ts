@@ -1,0 +1,104 @@
+/**
+ * The cleanup daemon: on every reachable host, this deployment's workspace containers that no
+ * workspace needs — its workspace missing, DELETED or FAILED, or running another container — and
+ * that no unfinished job is working on, are removed once older than the grace period. Every
+ * action is recorded (`cleanup_action`, a metric); in dry-run mode nothing is removed.
+ */
+import { type Logger, recordCleanupAction, type Sql } from "@a4c/shared";
+import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
+import type { HostPool, PooledHost } from "../hosts/host-pool.ts";
+import type { ProvisionerMetrics } from "../metrics.ts";
+
+export interface CleanupOptions {
+  deployment: string;
+  graceMs: number;
+  dryRun: boolean;
+}
+
+/** Why a container is an orphan, or null when something needs it. Pure. */
+export function orphanReason(
+  c: { id: string; createdAt: Date },
+  ws: { status: string; container_id: string | null; busy: boolean } | null,
+  now: number,
+  graceMs: number,
+): string | null {
+  if (now - c.createdAt.getTime() < graceMs) return null;
+  if (ws?.busy) return null;
+  if (!ws) return "its workspace does not exist";
+  if (ws.status === "DELETED") return "its workspace is deleted";
+  if (ws.status === "FAILED") return "its workspace failed";
+  if (ws.container_id && ws.container_id !== c.id) return "its workspace runs another container";
+  return null;
+}
+
+export class CleanupDaemon {
+  constructor(
+    private readonly sql: Sql,
+    private readonly pool: HostPool,
+    private readonly metrics: ProvisionerMetrics,
+    private readonly log: Logger,
+    private readonly o: CleanupOptions,
+  ) {}
+
+  /** One pass over every host; the actions taken. */
+  async sweep(): Promise<Array<{ host: string; containerId: string; reason: string; action: string }>> {
+    const done: Array<{ host: string; containerId: string; reason: string; action: string }> = [];
+    for (const host of await this.pool.refresh()) {
+      if (host.row.state === "unreachable") continue;
+      try {
+        done.push(...(await this.#sweepHost(host)));
+      } catch (err) {
+        this.log.warn({ event: "cleanup.host_failed", host: host.row.name, err: (err as Error).message });
+      }
+    }
+    return done;
+  }
+
+  async #sweepHost(host: PooledHost) {
+    const containers = (await host.runtime.containersWithLabel(LABELS.workspace)).filter(
+      (c) => c.labels[LABELS.deployment] === this.o.deployment,
+    );
+    if (containers.length === 0) return [];
+    const ids = [...new Set(containers.map((c) => c.labels[LABELS.workspace] ?? ""))].filter((id) =>
+      /^[0-9a-f-]{36}$/.test(id),
+    );
+    const rows = await this.sql<{ id: string; status: string; container_id: string | null; busy: boolean }[]>`
+      SELECT w.id::text, w.status, w.container_id,
+             EXISTS (SELECT 1 FROM job j WHERE j.workspace_id = w.id AND j.status IN ('SCHEDULED', 'IN_PROGRESS')) AS busy
+        FROM workspace w WHERE w.id = ANY(${ids}::uuid[])`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const actions = [];
+    for (const c of containers) {
+      const wsId = c.labels[LABELS.workspace] ?? "";
+      const reason = orphanReason(c, byId.get(wsId) ?? null, Date.now(), this.o.graceMs);
+      if (!reason) continue;
+      actions.push(await this.#act(host, c, wsId, reason));
+    }
+    return actions;
+  }
+
+  async #act(host: PooledHost, c: ManagedContainer, workspaceId: string, reason: string) {
+    let action = this.o.dryRun ? "would_remove" : "removed";
+    let detail: string | undefined;
+    if (!this.o.dryRun) {
+      try {
+        await host.runtime.remove(c.id);
+      } catch (err) {
+        action = "failed";
+        detail = (err as Error).message.slice(0, 500);
+      }
+    }
+    const validId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(workspaceId);
+    await recordCleanupAction(this.sql, {
+      hostId: host.row.id,
+      containerId: c.id,
+      workspaceId: validId ? workspaceId : null,
+      reason,
+      action,
+      detail,
+    });
+    this.metrics.cleanup.inc({ host: host.row.name, action });
+    this.log.info({ event: "cleanup.action", host: host.row.name, containerId: c.id, workspaceId, reason, action });
+    return { host: host.row.name, containerId: c.id, reason, action };
+  }
+}

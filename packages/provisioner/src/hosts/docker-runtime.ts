@@ -1,0 +1,222 @@
+/**
+ * The Docker side of one host: workspace containers found by their labels, created, started,
+ * run commands in, removed; and what Docker holds on disk. Everything goes over the host's one
+ * pooled SSH connection, and every call is bounded in time.
+ */
+import Docker from "dockerode";
+import { HostUnreachableError, type SshConnection } from "./ssh-connection.ts";
+
+export const LABELS = {
+  workspace: "a4c.workspace-id",
+  user: "a4c.user-id",
+  job: "a4c.job-id",
+  deployment: "a4c.deployment",
+} as const;
+
+export interface WorkspaceContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  memoryBytes: number;
+  nanoCpus: number;
+  /** Size and inode limit of the /workspace tmpfs. */
+  workspaceBytes: number;
+  workspaceInodes: number;
+  hostname: string;
+}
+
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  state: string;
+  createdAt: Date;
+  labels: Record<string, string>;
+}
+
+/** A Docker error that is about the request, not the host's reachability (bad image, conflict…). */
+export class DockerRefusedError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "DockerRefusedError";
+  }
+}
+
+/** Docker's own message of a failed API call (its JSON `message`), or the error's. */
+function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return e.json?.message ?? e.reason ?? e.message ?? String(err);
+}
+
+/** dockerode's system calls take an abort signal at run time; its types do not say so. */
+type SystemCalls = {
+  ping(o: { abortSignal: AbortSignal }): Promise<unknown>;
+  info(o: { abortSignal: AbortSignal }): Promise<{ DockerRootDir?: string }>;
+  df(o: { abortSignal: AbortSignal }): Promise<unknown>;
+};
+
+export class DockerRuntime {
+  readonly docker: Docker;
+
+  constructor(
+    readonly ssh: SshConnection,
+    private readonly timeoutMs: number,
+  ) {
+    this.docker = new Docker({
+      protocol: "http",
+      host: "docker",
+      port: 80,
+      agent: ssh.dockerAgent(timeoutMs),
+    } as never);
+  }
+
+  get host(): string {
+    return this.ssh.target.name;
+  }
+
+  /** Runs a Docker call under the deadline; unreachable hosts and timeouts become HostUnreachableError. */
+  async #call<T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const abortSignal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      return await call(abortSignal);
+    } catch (err) {
+      if (err instanceof HostUnreachableError) throw err;
+      const status = (err as { statusCode?: number }).statusCode;
+      if (typeof status === "number" && status < 500)
+        throw new DockerRefusedError(status, `${what}: ${dockerMessage(err)}`, { cause: err });
+      if (typeof status === "number") {
+        // dockerd answered, but failed: some of these are about the request (an image it cannot run).
+        throw new DockerRefusedError(status, `${what}: ${dockerMessage(err)}`, { cause: err });
+      }
+      throw new HostUnreachableError(this.host, `${what}: ${dockerMessage(err)}`, { cause: err });
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#call("ping", (abortSignal) => (this.docker as unknown as SystemCalls).ping({ abortSignal }));
+  }
+
+  async containersWithLabel(label: string, value?: string): Promise<ManagedContainer[]> {
+    const filter = value === undefined ? label : `${label}=${value}`;
+    const list = await this.#call("list containers", (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: [filter] }, abortSignal }),
+    );
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? "").replace(/^\//, ""),
+      state: c.State,
+      createdAt: new Date(c.Created * 1000),
+      labels: c.Labels,
+    }));
+  }
+
+  /** Creates the container unless one with its name exists; returns its id either way. */
+  async createWorkspaceContainer(spec: WorkspaceContainerSpec): Promise<string> {
+    try {
+      const container = await this.#call("create container", (abortSignal) =>
+        this.docker.createContainer({
+          name: spec.name,
+          Image: spec.image,
+          Hostname: spec.hostname.split(".")[0],
+          Labels: spec.labels,
+          // Keeps the container up; tini (dockerd --init) is PID 1 and reaps what users start.
+          Cmd: ["sleep", "2147483647"],
+          WorkingDir: "/workspace",
+          NetworkDisabled: true,
+          HostConfig: {
+            NetworkMode: "none",
+            Memory: spec.memoryBytes,
+            NanoCpus: spec.nanoCpus,
+            PidsLimit: 512,
+            RestartPolicy: { Name: "unless-stopped" },
+            Tmpfs: { "/workspace": `rw,size=${spec.workspaceBytes},nr_inodes=${spec.workspaceInodes},mode=1777` },
+            CapDrop: ["NET_RAW", "MKNOD", "AUDIT_WRITE"],
+            SecurityOpt: ["no-new-privileges"],
+          },
+          abortSignal,
+        } as Docker.ContainerCreateOptions),
+      );
+      return container.id;
+    } catch (err) {
+      if (err instanceof DockerRefusedError && err.statusCode === 409) {
+        const info = await this.#call("inspect container", (abortSignal) =>
+          this.docker.getContainer(spec.name).inspect({ abortSignal }),
+        );
+        return info.Id;
+      }
+      throw err;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.#call("start container", (abortSignal) => this.docker.getContainer(id).start({ abortSignal }));
+    } catch (err) {
+      // 304: already running.
+      if (!(err instanceof DockerRefusedError && err.statusCode === 304)) throw err;
+    }
+  }
+
+  async inspect(id: string): Promise<Docker.ContainerInspectInfo | null> {
+    try {
+      return await this.#call("inspect container", (abortSignal) =>
+        this.docker.getContainer(id).inspect({ abortSignal }),
+      );
+    } catch (err) {
+      if (err instanceof DockerRefusedError && err.statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Removes the container (running or not); a container already gone is fine. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.#call("remove container", (abortSignal) =>
+        this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
+      );
+    } catch (err) {
+      if (!(err instanceof DockerRefusedError && err.statusCode === 404)) throw err;
+    }
+  }
+
+  /**
+   * Runs a shell script in the container as root (over the host's Docker CLI on the same SSH
+   * connection); its exit code and output.
+   */
+  async exec(id: string, script: string): Promise<{ code: number; output: string }> {
+    const quoted = `'${script.replace(/'/g, `'\\''`)}'`;
+    const r = await this.ssh.run(`docker exec ${id} /bin/sh -c ${quoted}`, this.timeoutMs);
+    return { code: r.code, output: `${r.stdout}${r.stderr}`.trim() };
+  }
+
+  /** Bytes Docker holds on this host: image layers, containers' writable layers, volumes. */
+  async dockerBytes(): Promise<number> {
+    const df = (await this.#call("system df", (abortSignal) =>
+      (this.docker as unknown as SystemCalls).df({ abortSignal }),
+    )) as {
+      LayersSize?: number;
+      Containers?: Array<{ SizeRw?: number }>;
+      Volumes?: Array<{ UsageData?: { Size?: number } }>;
+    };
+    const containers = (df.Containers ?? []).reduce((sum, c) => sum + Math.max(0, c.SizeRw ?? 0), 0);
+    const volumes = (df.Volumes ?? []).reduce((sum, v) => sum + Math.max(0, v.UsageData?.Size ?? 0), 0);
+    return (df.LayersSize ?? 0) + containers + volumes;
+  }
+
+  /** Size and free space of the filesystem under Docker's data root, read on the host itself. */
+  async dataRootFilesystem(): Promise<{ totalBytes: number; freeBytes: number }> {
+    const info = await this.#call("info", (abortSignal) =>
+      (this.docker as unknown as SystemCalls).info({ abortSignal }),
+    );
+    const root = String((info as { DockerRootDir?: string }).DockerRootDir ?? "/var/lib/docker");
+    const r = await this.ssh.run(`df -B1 --output=size,avail '${root.replace(/'/g, "")}' | tail -n 1`, this.timeoutMs);
+    const [size, avail] = r.stdout.trim().split(/\s+/).map(Number);
+    if (r.code !== 0 || !Number.isFinite(size) || !Number.isFinite(avail)) {
+      throw new HostUnreachableError(this.host, `df of ${root} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return { totalBytes: size ?? 0, freeBytes: avail ?? 0 };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * One SSH connection per host, shared by every call to it: commands run as exec channels on it,
+ * and Docker API requests as `docker system dial-stdio` channels on it (dockerode's own `ssh`
+ * protocol opens a new SSH connection for every HTTP request). The host key is pinned; the
+ * connection is made on first use and again after it drops; every call is bounded in time.
+ */
+import { Agent } from "node:http";
+import type { Duplex } from "node:stream";
+import { pinnedHostVerifier } from "@a4c/shared";
+import { Client, type ClientChannel } from "ssh2";
+
+export interface SshTarget {
+  name: string;
+  host: string;
+  port: number;
+  username: string;
+  privateKey: Buffer;
+  hostKey: string;
+  connectTimeoutMs: number;
+}
+
+/** A host that cannot be reached or did not answer in time: worth retrying later. */
+export class HostUnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${host}: ${message}`, options);
+    this.name = "HostUnreachableError";
+  }
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Channels open at once per connection; sshd's MaxSessions must be at least this. */
+const MAX_CHANNELS = 32;
+
+export class SshConnection {
+  #client: Client | null = null;
+  #ready: Promise<Client> | null = null;
+  #open = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(readonly target: SshTarget) {}
+
+  /** The live connection, connecting (once, for all callers) when there is none. */
+  connection(): Promise<Client> {
+    if (this.#ready) return this.#ready;
+    const t = this.target;
+    const client = new Client();
+    this.#ready = new Promise<Client>((resolve, reject) => {
+      const fail = (err: Error) => {
+        this.#drop(client);
+        reject(new HostUnreachableError(t.name, `ssh ${t.host}:${t.port}: ${err.message}`, { cause: err }));
+      };
+      client.once("ready", () => {
+        client.removeListener("error", fail);
+        client.on("error", () => this.#drop(client));
+        resolve(client);
+      });
+      client.once("error", fail);
+      client.once("close", () => this.#drop(client));
+      client.connect({
+        host: t.host,
+        port: t.port,
+        username: t.username,
+        privateKey: t.privateKey,
+        hostVerifier: pinnedHostVerifier(t.hostKey),
+        readyTimeout: t.connectTimeoutMs,
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 2,
+        tryKeyboard: false,
+      });
+    });
+    this.#client = client;
+    // A failed connect must not leave an unhandled rejection for callers that never came.
+    this.#ready.catch(() => {});
+    return this.#ready;
+  }
+
+  #drop(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = null;
+    this.#ready = null;
+    client.end();
+  }
+
+  get connected(): boolean {
+    return this.#client !== null;
+  }
+
+  async #slot(): Promise<() => void> {
+    while (this.#open >= MAX_CHANNELS) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#open++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#open--;
+      this.#waiting.shift()?.();
+    };
+  }
+
+  /** Opens an exec channel for `command`; the slot is freed when the channel closes. */
+  async #channel(command: string, signal: AbortSignal): Promise<ClientChannel> {
+    const release = await this.#slot();
+    try {
+      const client = await this.connection();
+      const channel = await new Promise<ClientChannel>((resolve, reject) => {
+        const onAbort = () =>
+          reject(new HostUnreachableError(this.target.name, `no channel for ${command}: timed out`));
+        signal.addEventListener("abort", onAbort, { once: true });
+        client.exec(command, (err, ch) => {
+          signal.removeEventListener("abort", onAbort);
+          if (err) reject(new HostUnreachableError(this.target.name, `exec refused: ${err.message}`, { cause: err }));
+          else resolve(ch);
+        });
+      });
+      channel.once("close", release);
+      return channel;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Runs a command on the host; its exit code and output. Bounded by `timeoutMs`. */
+  async run(command: string, timeoutMs: number): Promise<CommandResult> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const channel = await this.#channel(command, signal);
+    return new Promise<CommandResult>((resolve, reject) => {
+      let stdout = "";
+      let stderr = "";
+      const onAbort = () => {
+        channel.close();
+        reject(new HostUnreachableError(this.target.name, `${command}: no answer in ${timeoutMs} ms`));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      channel.on("data", (d: Buffer) => {
+        stdout += d.toString();
+      });
+      channel.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      let code = -1;
+      channel.once("exit", (exitCode: number | null) => {
+        code = exitCode ?? -1;
+      });
+      channel.once("close", () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /**
+   * An HTTP agent whose every connection is a `docker system dial-stdio` channel on this SSH
+   * connection: dockerode talks to the host's dockerd through it.
+   */
+  dockerAgent(timeoutMs: number): Agent {
+    const agent = new Agent({ keepAlive: false });
+    const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
+      this.#channel("docker system dial-stdio", AbortSignal.timeout(timeoutMs)).then(
+        (ch) => done(null, ch as unknown as Duplex),
+        (err: Error) => done(err),
+      );
+    };
+    (agent as unknown as { createConnection: typeof connect }).createConnection = connect;
+    return agent;
+  }
+
+  close(): void {
+    if (this.#client) this.#drop(this.#client);
+  }
+}

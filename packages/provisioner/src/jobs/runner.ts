@@ -1,0 +1,247 @@
+/**
+ * The job runner: workers claim jobs from PostgreSQL under a lease (any number of provisioners,
+ * never two on one job), keep the lease alive while they work, and run the job's steps from the
+ * first one not done — so a job taken over from a dead provisioner resumes where it stopped.
+ * Between steps the cancel flag is read. What a failure leads to is decided in `#onFailure`.
+ */
+import {
+  type ClaimedJob,
+  cancelRequested,
+  claimJob,
+  classifyPgError,
+  ensureSteps,
+  finishJob,
+  holdJob,
+  type JobEnd,
+  LeaseLostError,
+  type Logger,
+  renewLease,
+  type Sql,
+  setStep,
+  unplace,
+} from "@a4c/shared";
+import type { DiskService } from "../disk/disk-service.ts";
+import { DockerRefusedError } from "../hosts/docker-runtime.ts";
+import { HostUnreachableError } from "../hosts/ssh-connection.ts";
+import type { ProvisionerMetrics } from "../metrics.ts";
+import { backoffMs, NoRoomError, StepFailedError } from "./errors.ts";
+import {
+  CREATE_STEPS,
+  compensateCreate,
+  createSteps,
+  DELETE_STEPS,
+  deleteSteps,
+  type StepDeps,
+  type StepName,
+} from "./workspace-steps.ts";
+
+export interface RunnerOptions {
+  owner: string;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  placementRetryMs: number;
+}
+
+type StepFn = (d: StepDeps, job: ClaimedJob) => Promise<string>;
+
+function plan(job: ClaimedJob): Array<[StepName, StepFn]> {
+  return job.type === "WORKSPACE_CREATE"
+    ? CREATE_STEPS.map((s) => [s, createSteps[s]])
+    : DELETE_STEPS.map((s) => [s, deleteSteps[s]]);
+}
+
+/** Steps after which the workspace has a container on its host: re-placing would orphan it. */
+const MADE_ON_HOST: ReadonlySet<StepName> = new Set(["container_create", "setup", "ip_assign", "hostname_entry"]);
+
+export class JobRunner {
+  #stopping = false;
+  readonly #workers: Promise<void>[] = [];
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly deps: StepDeps,
+    private readonly disk: DiskService,
+    private readonly metrics: ProvisionerMetrics,
+    private readonly log: Logger,
+    private readonly o: RunnerOptions,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.o.concurrency; i++) this.#workers.push(this.#work(i));
+  }
+
+  /** Stops claiming; jobs in flight finish their current step and are held for a quick resume. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(this.#workers);
+  }
+
+  async #work(worker: number): Promise<void> {
+    while (!this.#stopping) {
+      let job: ClaimedJob | null = null;
+      try {
+        job = await claimJob(this.sql, this.o.owner, this.o.leaseMs);
+      } catch (err) {
+        this.log.warn({ event: "claim.failed", worker, err });
+      }
+      if (!job) {
+        await Bun.sleep(this.o.pollMs);
+        continue;
+      }
+      this.metrics.running.inc();
+      try {
+        await this.run(job);
+      } catch (err) {
+        // PostgreSQL went away mid-run: the lease expires and a provisioner resumes the job.
+        this.log.error({ event: "job.run_failed", jobId: job.id, pg: classifyPgError(err), err });
+      } finally {
+        this.metrics.running.dec();
+      }
+    }
+  }
+
+  /** Runs one claimed job to its end, a hold, or the loss of its lease. */
+  async run(job: ClaimedJob): Promise<void> {
+    const log = this.log.child({ jobId: job.id, type: job.type, attempt: job.attempts });
+    log.info({ event: job.resumed ? "job.resumed" : "job.started" });
+    const heartbeat = setInterval(
+      () => {
+        renewLease(this.sql, job.id, this.o.owner, this.o.leaseMs)
+          .then((held) => {
+            if (!held) log.warn({ event: "job.lease_lost" });
+          })
+          .catch((err) => log.warn({ event: "job.heartbeat_failed", err }));
+      },
+      Math.max(200, Math.floor(this.o.leaseMs / 3)),
+    );
+    try {
+      if (job.attempts > this.o.maxAttempts) {
+        return await this.#fail(
+          job,
+          null,
+          "gave_up",
+          `gave up after ${job.attempts - 1} attempts; the last ended without finishing (its provisioner stopped, or its host kept failing)`,
+        );
+      }
+      const steps = plan(job);
+      const records = new Map(
+        (
+          await ensureSteps(
+            this.sql,
+            job.id,
+            steps.map(([s]) => s),
+          )
+        ).map((r) => [r.name, r]),
+      );
+      for (const [name, fn] of steps) {
+        const record = records.get(name);
+        if (record?.status === "done" || record?.status === "skipped") continue;
+        if (job.type === "WORKSPACE_CREATE" && (await cancelRequested(this.sql, job.id))) {
+          return await this.#cancel(job, name);
+        }
+        if (this.#stopping) {
+          return await holdJob(
+            this.sql,
+            job.id,
+            this.o.owner,
+            0,
+            "its provisioner stopped; another resumes it",
+            "IN_PROGRESS",
+          );
+        }
+        await setStep(this.sql, job.id, this.o.owner, name, "running");
+        const started = performance.now();
+        try {
+          const message = await fn(this.deps, job);
+          await setStep(
+            this.sql,
+            job.id,
+            this.o.owner,
+            name,
+            message.startsWith("skipped") ? "skipped" : "done",
+            message,
+          );
+          this.metrics.steps.observe({ step: name, outcome: "done" }, (performance.now() - started) / 1000);
+          log.info({ event: "step.done", step: name, ms: Math.round(performance.now() - started), message });
+        } catch (err) {
+          this.metrics.steps.observe({ step: name, outcome: "failed" }, (performance.now() - started) / 1000);
+          return await this.#onFailure(job, name, err, log);
+        }
+      }
+      await this.#end(job, { status: "COMPLETED" }, job.type === "WORKSPACE_CREATE" ? "RUNNING" : "DELETED");
+      log.info({ event: "job.completed" });
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        this.metrics.jobs.inc({ type: job.type, outcome: "lost" });
+        log.warn({ event: "job.lease_lost", step: job.type });
+        return;
+      }
+      throw err;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #onFailure(job: ClaimedJob, step: StepName, err: unknown, log: Logger): Promise<void> {
+    if (err instanceof LeaseLostError) throw err;
+    if (err instanceof NoRoomError) {
+      await setStep(this.sql, job.id, this.o.owner, step, "pending", err.note);
+      await holdJob(this.sql, job.id, this.o.owner, this.o.placementRetryMs, err.note, "SCHEDULED");
+      this.metrics.jobs.inc({ type: job.type, outcome: "held" });
+      log.info({ event: "job.waiting_for_host", note: err.note });
+      return;
+    }
+    if (err instanceof HostUnreachableError) {
+      const host = this.deps.pool.all().find((h) => h.row.name === err.host);
+      if (host) await this.disk.markUnreachable(host, err);
+      if (job.attempts >= this.o.maxAttempts) {
+        return this.#fail(job, step, "host_unreachable", `${err.message} (gave up after ${job.attempts} attempts)`);
+      }
+      const delay = backoffMs(job.attempts, this.o.retryBaseMs);
+      // Nothing on the host yet: forget the placement, so the retry may choose another host.
+      const replace = job.type === "WORKSPACE_CREATE" && !MADE_ON_HOST.has(step);
+      if (replace) await unplace(this.sql, job.id, job.workspace_id);
+      const note = `${err.message}; retrying in ${Math.round(delay / 1000)} s${replace ? " (may be placed on another host)" : ""}`;
+      await setStep(this.sql, job.id, this.o.owner, replace ? "place" : step, "pending", note);
+      if (replace && step !== "place") await setStep(this.sql, job.id, this.o.owner, step, "pending", note);
+      await holdJob(this.sql, job.id, this.o.owner, delay, note, "IN_PROGRESS");
+      this.metrics.jobs.inc({ type: job.type, outcome: "retried" });
+      log.warn({ event: "job.retry_scheduled", step, delayMs: delay, replace, err: err.message });
+      return;
+    }
+    const code =
+      err instanceof StepFailedError ? err.code : err instanceof DockerRefusedError ? "docker_refused" : "step_failed";
+    const message = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof StepFailedError || err instanceof DockerRefusedError))
+      log.error({ event: "step.error", step, err });
+    return this.#fail(job, step, code, `${step} failed: ${message}`);
+  }
+
+  /** A failure for good: the step recorded, what the create made undone, the job FAILED. */
+  async #fail(job: ClaimedJob, step: StepName | null, code: string, message: string): Promise<void> {
+    if (step) await setStep(this.sql, job.id, this.o.owner, step, "failed", message);
+    const undone = job.type === "WORKSPACE_CREATE" ? await compensateCreate(this.deps, job) : null;
+    const full = undone ? `${message} (compensated: ${undone})` : message;
+    // A delete that fails leaves its workspace FAILED: still listed, and deletable again.
+    await this.#end(job, { status: "FAILED", code, message: full }, "FAILED");
+    this.log.warn({ event: "job.failed", jobId: job.id, code, message: full });
+  }
+
+  async #cancel(job: ClaimedJob, at: StepName): Promise<void> {
+    const undone = await compensateCreate(this.deps, job);
+    await setStep(this.sql, job.id, this.o.owner, at, "skipped", "canceled before this step");
+    await this.#end(job, { status: "CANCELED", message: `canceled before ${at}; ${undone}` }, "DELETED");
+    this.log.info({ event: "job.canceled", jobId: job.id, at });
+  }
+
+  async #end(job: ClaimedJob, end: JobEnd, workspaceStatus: "RUNNING" | "FAILED" | "DELETED"): Promise<void> {
+    const hostId = (await this.sql<{ host_id: string | null }[]>`SELECT host_id::text FROM job WHERE id = ${job.id}`)[0]
+      ?.host_id;
+    await finishJob(this.sql, job.id, this.o.owner, end, { id: job.workspace_id, status: workspaceStatus });
+    this.metrics.jobs.inc({ type: job.type, outcome: end.status.toLowerCase() });
+    if (hostId) void this.disk.refresh(hostId).catch(() => {});
+  }
+}

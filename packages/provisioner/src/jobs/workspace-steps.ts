@@ -1,0 +1,217 @@
+/**
+ * The steps of the workspace jobs, each idempotent (a re-run after a crash finds what the last
+ * run made: the container by its labels, the address and hostname already assigned), and the
+ * compensation of a create that cannot finish.
+ *   WORKSPACE_CREATE: place → container_create → setup → ip_assign → hostname_entry
+ *   WORKSPACE_DELETE: container_remove → release
+ */
+import {
+  assignHostname,
+  assignPort,
+  type ClaimedJob,
+  getPlacement,
+  type Logger,
+  placeWithReservation,
+  type Sql,
+  setContainer,
+  type WorkspacePlacement,
+} from "@a4c/shared";
+import type { DiskService } from "../disk/disk-service.ts";
+import { chooseHost, noRoomNote } from "../disk/placement.ts";
+import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
+import type { HostPool } from "../hosts/host-pool.ts";
+import { NoRoomError, StepFailedError } from "./errors.ts";
+
+export const CREATE_STEPS = ["place", "container_create", "setup", "ip_assign", "hostname_entry"] as const;
+export const DELETE_STEPS = ["container_remove", "release"] as const;
+export type StepName = (typeof CREATE_STEPS)[number] | (typeof DELETE_STEPS)[number];
+
+export interface WorkspaceLimits {
+  diskBytes: number;
+  inodes: number;
+  memoryBytes: number;
+  cpus: number;
+  hostnameDomain: string;
+  deployment: string;
+}
+
+export interface StepDeps {
+  sql: Sql;
+  pool: HostPool;
+  disk: DiskService;
+  limits: WorkspaceLimits;
+  log: Logger;
+}
+
+/** What a step did, for its record. */
+export type StepResult = string;
+
+async function workspaceOf(d: StepDeps, job: ClaimedJob): Promise<WorkspacePlacement> {
+  const ws = await getPlacement(d.sql, job.workspace_id);
+  if (!ws) throw new StepFailedError("not_found", "the workspace no longer exists");
+  return ws;
+}
+
+async function placedHost(d: StepDeps, ws: WorkspacePlacement) {
+  if (!ws.host_id) throw new StepFailedError("not_placed", "the workspace has no host (place did not run)");
+  return d.pool.get(ws.host_id);
+}
+
+/** This deployment's containers of a workspace on its host (normally one). */
+async function containersOf(d: StepDeps, ws: WorkspacePlacement): Promise<ManagedContainer[]> {
+  const host = await placedHost(d, ws);
+  const found = await host.runtime.containersWithLabel(LABELS.workspace, ws.id);
+  return found.filter((c) => c.labels[LABELS.deployment] === d.limits.deployment);
+}
+
+export const containerName = (workspaceId: string) => `a4c-${workspaceId}`;
+
+export function hostnameFor(project: string, workspaceId: string, hostName: string, domain: string): string {
+  // The random end of the id: a UUIDv7 begins with its creation time, shared by ids made together.
+  return `${project}-${workspaceId.replace(/-/g, "").slice(-8)}.${hostName}.${domain}`;
+}
+
+export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, job: ClaimedJob) => Promise<StepResult>> =
+  {
+    async place(d, job) {
+      const ws = await workspaceOf(d, job);
+      const need = d.limits.diskBytes;
+      let reasons: Record<string, string> = {};
+      const { hostId, candidates } = await placeWithReservation(
+        d.sql,
+        { jobId: job.id, workspaceId: ws.id, bytes: need, exclude: [] },
+        (hosts) => {
+          // A resumed job keeps its host if it still holds a reservation there.
+          if (ws.host_id && hosts.some((h) => h.id === ws.host_id && h.state === "active")) return ws.host_id;
+          const decision = chooseHost(hosts, need);
+          reasons = decision.reasons;
+          return decision.hostId;
+        },
+      );
+      if (!hostId) throw new NoRoomError(noRoomNote({ hostId: null, reasons }, need, candidates.length));
+      const chosen = candidates.find((c) => c.id === hostId);
+      // Read the host again soon: the next placement should see what this one will use.
+      void d.disk.refresh(hostId).catch(() => {});
+      return `${chosen?.name ?? hostId}: ${Math.round(((chosen?.usedBytes ?? 0) + (chosen?.reservedBytes ?? 0)) / 1048576)} MiB used and held, the least of ${candidates.filter((c) => c.state === "active").length} active hosts`;
+    },
+
+    async container_create(d, job) {
+      const ws = await workspaceOf(d, job);
+      const host = await placedHost(d, ws);
+      const [existing] = await containersOf(d, ws);
+      const id =
+        existing?.id ??
+        (await host.runtime.createWorkspaceContainer({
+          name: containerName(ws.id),
+          image: ws.image,
+          labels: {
+            [LABELS.workspace]: ws.id,
+            [LABELS.user]: ws.user_id,
+            [LABELS.job]: job.id,
+            [LABELS.deployment]: d.limits.deployment,
+          },
+          memoryBytes: d.limits.memoryBytes,
+          nanoCpus: Math.round(d.limits.cpus * 1e9),
+          workspaceBytes: d.limits.diskBytes,
+          workspaceInodes: d.limits.inodes,
+          hostname: hostnameFor(ws.project_name, ws.id, host.row.name, d.limits.hostnameDomain),
+        }));
+      await setContainer(d.sql, ws.id, id);
+      await host.runtime.start(id);
+      const verb = existing ? "found (labels) and started" : "created and started";
+      return `container ${id.slice(0, 12)} ${verb} on ${host.row.name}: ${d.limits.memoryBytes / 1048576} MiB, ${d.limits.cpus} CPU, no network`;
+    },
+
+    async setup(d, job) {
+      const ws = await workspaceOf(d, job);
+      const host = await placedHost(d, ws);
+      if (!ws.container_id) throw new StepFailedError("no_container", "the workspace has no container");
+      const marker = JSON.stringify({ workspaceId: ws.id, project: ws.project_name, jobId: job.id });
+      const script = [
+        "set -e",
+        `mkdir -p /workspace/${ws.project_name}`,
+        `printf '%s\\n' '${marker}' > /workspace/.a4c-ready`,
+        `test -s /workspace/.a4c-ready`,
+      ].join("; ");
+      const r = await host.runtime.exec(ws.container_id, script);
+      if (r.code !== 0) {
+        throw new StepFailedError(
+          "setup_failed",
+          `setup failed in the container (exit ${r.code}): ${r.output.slice(0, 500)}`,
+        );
+      }
+      return `/workspace/${ws.project_name} created, marker written`;
+    },
+
+    async ip_assign(d, job) {
+      const ws = await workspaceOf(d, job);
+      const host = await placedHost(d, ws);
+      const port = await assignPort(d.sql, ws.id);
+      if (port === null) {
+        throw new StepFailedError(
+          "no_address",
+          `no free port left in ${host.row.name}'s range ${host.row.port_min}–${host.row.port_max}`,
+        );
+      }
+      return `${host.row.ssh_host}:${port}`;
+    },
+
+    async hostname_entry(d, job) {
+      const ws = await workspaceOf(d, job);
+      const host = await placedHost(d, ws);
+      if (!ws.container_id) throw new StepFailedError("no_container", "the workspace has no container");
+      const wanted = ws.hostname ?? hostnameFor(ws.project_name, ws.id, host.row.name, d.limits.hostnameDomain);
+      if (!(await assignHostname(d.sql, ws.id, wanted))) {
+        throw new StepFailedError("hostname_taken", `the hostname ${wanted} belongs to another live workspace`);
+      }
+      const entry = `127.0.0.1 ${wanted}`;
+      const r = await host.runtime.exec(
+        ws.container_id,
+        `grep -qxF '${entry}' /etc/hosts || echo '${entry}' >> /etc/hosts`,
+      );
+      if (r.code !== 0)
+        throw new StepFailedError(
+          "hostname_failed",
+          `could not add ${wanted} to /etc/hosts: ${r.output.slice(0, 300)}`,
+        );
+      return wanted;
+    },
+  };
+
+export const deleteSteps: Record<(typeof DELETE_STEPS)[number], (d: StepDeps, job: ClaimedJob) => Promise<StepResult>> =
+  {
+    async container_remove(d, job) {
+      const ws = await workspaceOf(d, job);
+      if (!ws.host_id) return "skipped: the workspace was never placed";
+      const host = await placedHost(d, ws);
+      const found = await containersOf(d, ws);
+      for (const c of found) await host.runtime.remove(c.id);
+      return found.length
+        ? `removed ${found.map((c) => c.id.slice(0, 12)).join(", ")} from ${host.row.name}`
+        : "no container left";
+    },
+
+    // The address, hostname and disk are given back by finishJob, in the same transaction as the end.
+    async release() {
+      return "address, hostname and disk released";
+    },
+  };
+
+/**
+ * Undoes what a create made: its container (if its host answers; else the cleanup daemon removes it
+ * once the host is back). The address, hostname and reservation go with the job's end.
+ */
+export async function compensateCreate(d: StepDeps, job: ClaimedJob): Promise<string> {
+  const ws = await getPlacement(d.sql, job.workspace_id);
+  if (!ws?.host_id) return "nothing was made";
+  try {
+    const found = await containersOf(d, ws);
+    const host = await d.pool.get(ws.host_id);
+    for (const c of found) await host.runtime.remove(c.id);
+    if (ws.container_id) await setContainer(d.sql, ws.id, null);
+    return found.length ? `container removed from ${host.row.name}` : "no container was made";
+  } catch (err) {
+    d.log.warn({ event: "compensate.container_left", jobId: job.id, err });
+    return `the container could not be removed now (${(err as Error).message}); the cleanup daemon will remove it`;
+  }
+}

@@ -1,0 +1,164 @@
+/** SQL of the hosts aggregate: registration, state, disk usage, reservations, cleanup records. */
+import type { Sql, TransactionSql } from "./client.ts";
+
+type Db = Sql | TransactionSql;
+
+export type HostState = "active" | "draining" | "unreachable";
+
+export interface HostRow {
+  id: string;
+  name: string;
+  ssh_host: string;
+  ssh_port: number;
+  ssh_user: string;
+  host_key: string;
+  state: HostState;
+  disk_limit_bytes: string | null;
+  used_bytes: string;
+  total_bytes: string;
+  fs_free_bytes: string;
+  reserved_bytes: string;
+  workspaces: number;
+  disk_checked_at: Date | null;
+  last_seen_at: Date | null;
+  last_error: string | null;
+  port_min: number;
+  port_max: number;
+}
+
+const HOST_COLUMNS = `h.id::text, h.name, h.ssh_host, h.ssh_port, h.ssh_user, h.host_key, h.state,
+  h.disk_limit_bytes::text, h.used_bytes::text, h.total_bytes::text, h.fs_free_bytes::text,
+  ((SELECT coalesce(sum(r.bytes), 0) FROM host_reservation r WHERE r.host_id = h.id)
+   + (SELECT coalesce(sum(w.disk_bytes), 0) FROM workspace w
+       WHERE w.host_id = h.id AND w.status IN ('CREATING', 'RUNNING', 'DELETING')))::text AS reserved_bytes,
+  (SELECT count(*) FROM workspace w WHERE w.host_id = h.id AND w.status IN ('CREATING', 'RUNNING', 'DELETING'))::int
+    AS workspaces,
+  h.disk_checked_at, h.last_seen_at, h.last_error, h.port_min, h.port_max`;
+
+export async function listHosts(db: Db): Promise<HostRow[]> {
+  return db.unsafe<HostRow[]>(`SELECT ${HOST_COLUMNS} FROM hosts h ORDER BY h.name`);
+}
+
+export async function getHost(db: Db, id: string): Promise<HostRow | null> {
+  const rows = await db.unsafe<HostRow[]>(`SELECT ${HOST_COLUMNS} FROM hosts h WHERE h.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export interface NewHost {
+  id: string;
+  name: string;
+  sshHost: string;
+  sshPort: number;
+  sshUser?: string;
+  hostKey: string;
+  diskLimitBytes?: number | null;
+}
+
+/**
+ * Registers a host, or updates the address and pinned key of the one with this name (the
+ * launcher re-registers its hosts on every start). Returns the host's id.
+ */
+export async function upsertHost(db: Db, h: NewHost): Promise<string> {
+  const [row] = await db<{ id: string }[]>`
+    INSERT INTO hosts (id, name, ssh_host, ssh_port, ssh_user, host_key, disk_limit_bytes)
+    VALUES (${h.id}, ${h.name}, ${h.sshHost}, ${h.sshPort}, ${h.sshUser ?? "root"}, ${h.hostKey},
+            ${h.diskLimitBytes ?? null})
+    ON CONFLICT (name) DO UPDATE
+      SET ssh_host = excluded.ssh_host, ssh_port = excluded.ssh_port, ssh_user = excluded.ssh_user,
+          host_key = excluded.host_key, version = hosts.version + 1, updated_at = now()
+      WHERE (hosts.ssh_host, hosts.ssh_port, hosts.ssh_user, hosts.host_key)
+            IS DISTINCT FROM (excluded.ssh_host, excluded.ssh_port, excluded.ssh_user, excluded.host_key)
+    RETURNING id::text`;
+  if (row) return row.id;
+  const [existing] = await db<{ id: string }[]>`SELECT id::text FROM hosts WHERE name = ${h.name}`;
+  if (!existing) throw new Error(`host ${h.name} vanished while being registered`);
+  return existing.id;
+}
+
+/** Draining stops placement; an unreachable host is one that stopped answering. */
+export async function setHostState(
+  db: Db,
+  id: string,
+  state: HostState,
+  lastError: string | null = null,
+): Promise<boolean> {
+  const rows = await db`
+    UPDATE hosts SET state = ${state}, last_error = ${lastError}, version = version + 1, updated_at = now()
+    WHERE id = ${id} AND state IS DISTINCT FROM ${state}
+    RETURNING id`;
+  return rows.length > 0;
+}
+
+export async function setHostDiskLimit(db: Db, id: string, bytes: number | null): Promise<void> {
+  await db`UPDATE hosts SET disk_limit_bytes = ${bytes}, version = version + 1, updated_at = now() WHERE id = ${id}`;
+}
+
+export interface DiskReading {
+  usedBytes: number;
+  totalBytes: number;
+  fsFreeBytes: number;
+}
+
+/**
+ * A host answered: its disk reading is stored, and an unreachable host becomes active again
+ * (a draining host stays draining: that was an operator's decision).
+ */
+export async function recordHostSeen(db: Db, id: string, disk: DiskReading): Promise<void> {
+  await db`
+    UPDATE hosts
+       SET used_bytes = ${disk.usedBytes}, total_bytes = ${disk.totalBytes}, fs_free_bytes = ${disk.fsFreeBytes},
+           disk_checked_at = now(), last_seen_at = now(),
+           state = CASE WHEN state = 'unreachable' THEN 'active' ELSE state END,
+           last_error = CASE WHEN state = 'unreachable' THEN NULL ELSE last_error END,
+           version = version + 1, updated_at = now()
+     WHERE id = ${id}`;
+}
+
+/** Holds `bytes` on `hostId` for `jobId` (one reservation per job; a re-run keeps it). */
+export async function reserve(db: Db, jobId: string, hostId: string, bytes: number): Promise<void> {
+  await db`
+    INSERT INTO host_reservation (job_id, host_id, bytes) VALUES (${jobId}, ${hostId}, ${bytes})
+    ON CONFLICT (job_id) DO UPDATE SET host_id = excluded.host_id, bytes = excluded.bytes`;
+}
+
+export async function releaseReservation(db: Db, jobId: string): Promise<void> {
+  await db`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
+}
+
+export interface CleanupActionRow {
+  id: string;
+  host_id: string;
+  host_name: string;
+  container_id: string;
+  workspace_id: string | null;
+  reason: string;
+  action: "removed" | "would_remove" | "failed";
+  detail: string | null;
+  created_at: Date;
+}
+
+export async function recordCleanupAction(
+  db: Db,
+  a: {
+    hostId: string;
+    containerId: string;
+    workspaceId: string | null;
+    reason: string;
+    action: string;
+    detail?: string;
+  },
+): Promise<void> {
+  await db`
+    INSERT INTO cleanup_action (host_id, container_id, workspace_id, reason, action, detail)
+    VALUES (${a.hostId}, ${a.containerId}, ${a.workspaceId}, ${a.reason}, ${a.action}, ${a.detail ?? null})`;
+}
+
+export async function listCleanupActions(db: Db, limit: number, beforeId?: string): Promise<CleanupActionRow[]> {
+  return db<CleanupActionRow[]>`
+    SELECT c.id::text, c.host_id::text, h.name AS host_name, c.container_id, c.workspace_id::text, c.reason,
+           c.action, c.detail, c.created_at
+      FROM cleanup_action c JOIN hosts h ON h.id = c.host_id
+     WHERE ${beforeId ? db`c.id < ${beforeId}` : db`true`}
+     ORDER BY c.id DESC
+     LIMIT ${limit}`;
+}
