@@ -54,6 +54,12 @@ export const ProvisionerEnv = Type.Object({
   A4C_CLEANUP_GRACE_MS: Type.Integer({ minimum: 0, default: 120_000 }),
   /** Report what would be removed, remove nothing. */
   A4C_CLEANUP_DRY_RUN: Type.Boolean({ default: false }),
+  /**
+   * Fault injection for tests: after doing this step's work, and before recording it, the runner
+   * stops making progress (as a provisioner frozen or killed at the worst moment would). Never set
+   * it in production.
+   */
+  A4C_FAULT_HANG_AFTER_STEP: Type.Optional(Type.String({ pattern: "^[a-z_]+$" })),
 });
 export type ProvisionerEnv = Static<typeof ProvisionerEnv>;
 

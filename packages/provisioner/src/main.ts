@@ -54,6 +54,7 @@ const runner = new JobRunner(
     maxAttempts: env.A4C_PROVISION_MAX_ATTEMPTS,
     retryBaseMs: env.A4C_RETRY_BASE_MS,
     placementRetryMs: env.A4C_PLACEMENT_RETRY_MS,
+    hangAfterStep: env.A4C_FAULT_HANG_AFTER_STEP,
   },
 );
 

@@ -5,6 +5,7 @@
  * Between steps the cancel flag is read. What a failure leads to is decided in `#onFailure`.
  */
 import {
+  beginRun,
   type ClaimedJob,
   cancelRequested,
   claimJob,
@@ -19,6 +20,7 @@ import {
   type Sql,
   setStep,
   unplace,
+  waitForHost,
 } from "@a4c/shared";
 import type { DiskService } from "../disk/disk-service.ts";
 import { DockerRefusedError } from "../hosts/docker-runtime.ts";
@@ -43,6 +45,8 @@ export interface RunnerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   placementRetryMs: number;
+  /** Fault injection (tests only): hang after this step's work, before recording it. */
+  hangAfterStep?: string | undefined;
 }
 
 type StepFn = (d: StepDeps, job: ClaimedJob) => Promise<string>;
@@ -105,8 +109,7 @@ export class JobRunner {
 
   /** Runs one claimed job to its end, a hold, or the loss of its lease. */
   async run(job: ClaimedJob): Promise<void> {
-    const log = this.log.child({ jobId: job.id, type: job.type, attempt: job.attempts });
-    log.info({ event: job.resumed ? "job.resumed" : "job.started" });
+    const log = this.log.child({ jobId: job.id, type: job.type });
     const heartbeat = setInterval(
       () => {
         renewLease(this.sql, job.id, this.o.owner, this.o.leaseMs)
@@ -118,65 +121,11 @@ export class JobRunner {
       Math.max(200, Math.floor(this.o.leaseMs / 3)),
     );
     try {
-      if (job.attempts > this.o.maxAttempts) {
-        return await this.#fail(
-          job,
-          null,
-          "gave_up",
-          `gave up after ${job.attempts - 1} attempts; the last ended without finishing (its provisioner stopped, or its host kept failing)`,
-        );
-      }
-      const steps = plan(job);
-      const records = new Map(
-        (
-          await ensureSteps(
-            this.sql,
-            job.id,
-            steps.map(([s]) => s),
-          )
-        ).map((r) => [r.name, r]),
-      );
-      for (const [name, fn] of steps) {
-        const record = records.get(name);
-        if (record?.status === "done" || record?.status === "skipped") continue;
-        if (job.type === "WORKSPACE_CREATE" && (await cancelRequested(this.sql, job.id))) {
-          return await this.#cancel(job, name);
-        }
-        if (this.#stopping) {
-          return await holdJob(
-            this.sql,
-            job.id,
-            this.o.owner,
-            0,
-            "its provisioner stopped; another resumes it",
-            "IN_PROGRESS",
-          );
-        }
-        await setStep(this.sql, job.id, this.o.owner, name, "running");
-        const started = performance.now();
-        try {
-          const message = await fn(this.deps, job);
-          await setStep(
-            this.sql,
-            job.id,
-            this.o.owner,
-            name,
-            message.startsWith("skipped") ? "skipped" : "done",
-            message,
-          );
-          this.metrics.steps.observe({ step: name, outcome: "done" }, (performance.now() - started) / 1000);
-          log.info({ event: "step.done", step: name, ms: Math.round(performance.now() - started), message });
-        } catch (err) {
-          this.metrics.steps.observe({ step: name, outcome: "failed" }, (performance.now() - started) / 1000);
-          return await this.#onFailure(job, name, err, log);
-        }
-      }
-      await this.#end(job, { status: "COMPLETED" }, job.type === "WORKSPACE_CREATE" ? "RUNNING" : "DELETED");
-      log.info({ event: "job.completed" });
+      await this.#run(job, log);
     } catch (err) {
       if (err instanceof LeaseLostError) {
         this.metrics.jobs.inc({ type: job.type, outcome: "lost" });
-        log.warn({ event: "job.lease_lost", step: job.type });
+        log.warn({ event: "job.lease_lost" });
         return;
       }
       throw err;
@@ -185,12 +134,90 @@ export class JobRunner {
     }
   }
 
+  async #run(job: ClaimedJob, log: Logger): Promise<void> {
+    const steps = plan(job);
+    let placed: string | null = null;
+    // A scheduled create first looks for a host; finding none changes nothing but its note.
+    if (job.status === "SCHEDULED" && job.type === "WORKSPACE_CREATE" && !job.cancel_requested) {
+      try {
+        placed = await createSteps.place(this.deps, job);
+      } catch (err) {
+        if (!(err instanceof NoRoomError)) throw err;
+        await waitForHost(this.sql, job.id, this.o.owner, err.note, this.o.placementRetryMs);
+        this.metrics.jobs.inc({ type: job.type, outcome: "waiting" });
+        if (job.note !== err.note) log.info({ event: "job.waiting_for_host", note: err.note });
+        return;
+      }
+    }
+    const attempt = await beginRun(this.sql, job.id, this.o.owner);
+    job.attempts = attempt;
+    log.info({ event: job.status === "IN_PROGRESS" ? "job.resumed" : "job.started", attempt });
+    const records = new Map(
+      (
+        await ensureSteps(
+          this.sql,
+          job.id,
+          steps.map(([s]) => s),
+        )
+      ).map((r) => [r.name, r]),
+    );
+    if (attempt > this.o.maxAttempts) {
+      return this.#fail(
+        job,
+        null,
+        "gave_up",
+        `gave up after ${attempt - 1} attempts; the last ended without finishing (its provisioner stopped, or its host kept failing)`,
+      );
+    }
+    if (placed) {
+      await setStep(this.sql, job.id, this.o.owner, "place", "running");
+      await setStep(this.sql, job.id, this.o.owner, "place", "done", placed);
+      log.info({ event: "step.done", step: "place", message: placed });
+      records.delete("place");
+    }
+    for (const [name, fn] of steps) {
+      const record = records.get(name);
+      if (!record || record.status === "done" || record.status === "skipped") continue;
+      if (job.type === "WORKSPACE_CREATE" && (await cancelRequested(this.sql, job.id))) {
+        return this.#cancel(job, name);
+      }
+      if (this.#stopping) {
+        return holdJob(this.sql, job.id, this.o.owner, 0, "its provisioner stopped; another resumes it", "IN_PROGRESS");
+      }
+      await setStep(this.sql, job.id, this.o.owner, name, "running");
+      const started = performance.now();
+      try {
+        const message = await fn(this.deps, job);
+        if (this.o.hangAfterStep === name) {
+          log.warn({ event: "fault.hang", step: name });
+          await new Promise(() => {});
+        }
+        await setStep(
+          this.sql,
+          job.id,
+          this.o.owner,
+          name,
+          message.startsWith("skipped") ? "skipped" : "done",
+          message,
+        );
+        this.metrics.steps.observe({ step: name, outcome: "done" }, (performance.now() - started) / 1000);
+        log.info({ event: "step.done", step: name, ms: Math.round(performance.now() - started), message });
+      } catch (err) {
+        this.metrics.steps.observe({ step: name, outcome: "failed" }, (performance.now() - started) / 1000);
+        return this.#onFailure(job, name, err, log);
+      }
+    }
+    await this.#end(job, { status: "COMPLETED" }, job.type === "WORKSPACE_CREATE" ? "RUNNING" : "DELETED");
+    log.info({ event: "job.completed" });
+  }
+
   async #onFailure(job: ClaimedJob, step: StepName, err: unknown, log: Logger): Promise<void> {
     if (err instanceof LeaseLostError) throw err;
     if (err instanceof NoRoomError) {
+      // A resumed job re-placing after its host failed: back to SCHEDULED, waiting for a host.
       await setStep(this.sql, job.id, this.o.owner, step, "pending", err.note);
       await holdJob(this.sql, job.id, this.o.owner, this.o.placementRetryMs, err.note, "SCHEDULED");
-      this.metrics.jobs.inc({ type: job.type, outcome: "held" });
+      this.metrics.jobs.inc({ type: job.type, outcome: "waiting" });
       log.info({ event: "job.waiting_for_host", note: err.note });
       return;
     }

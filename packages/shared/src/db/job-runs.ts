@@ -11,24 +11,28 @@ type Db = Sql | TransactionSql;
 export interface ClaimedJob {
   id: string;
   type: "WORKSPACE_CREATE" | "WORKSPACE_DELETE";
+  status: "SCHEDULED" | "IN_PROGRESS";
   user_id: string;
   workspace_id: string;
   host_id: string | null;
   attempts: number;
   cancel_requested: boolean;
-  /** IN_PROGRESS before this claim: a lease that expired was taken over. */
-  resumed: boolean;
+  note: string | null;
 }
 
 /**
  * Claims the oldest runnable job: scheduled, or in progress under an expired lease (its
  * provisioner died or froze), and not held back. A delete waits for the jobs of its workspace that
- * came before it. `FOR UPDATE SKIP LOCKED` lets any number of provisioners claim at once.
+ * came before it. `FOR UPDATE SKIP LOCKED` lets any number of provisioners claim at once. Only the
+ * lease is taken: the job itself changes when work begins (`beginRun`), so a job that only looks
+ * for a host again emits no change.
  */
 export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promise<ClaimedJob | null> {
   return sql.begin(async (tx) => {
-    const [next] = await tx<{ id: string; status: string }[]>`
-      SELECT j.id::text, j.status FROM job j
+    const [next] = await tx<ClaimedJob[]>`
+      SELECT j.id::text, j.type, j.status, j.user_id::text, j.workspace_id::text, j.host_id::text, j.attempts,
+             j.cancel_requested, j.note
+        FROM job j
        WHERE j.status IN ('SCHEDULED', 'IN_PROGRESS')
          AND j.type IN ('WORKSPACE_CREATE', 'WORKSPACE_DELETE')
          AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.job_id = j.id AND l.expires_at > now())
@@ -42,12 +46,45 @@ export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promis
     await tx`
       INSERT INTO job_lease (job_id, owner, expires_at) VALUES (${next.id}, ${owner}, now() + ${leaseMs} * interval '1 ms')
       ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, renewed_at = now()`;
-    const [job] = await tx<Omit<ClaimedJob, "resumed">[]>`
-      UPDATE job SET status = 'IN_PROGRESS', attempts = attempts + 1, started_at = coalesce(started_at, now()),
-                     note = NULL, version = version + 1, updated_at = now()
-       WHERE id = ${next.id}
-       RETURNING id::text, type, user_id::text, workspace_id::text, host_id::text, attempts, cancel_requested`;
-    return job ? { ...job, resumed: next.status === "IN_PROGRESS" } : null;
+    return next;
+  });
+}
+
+/** Work begins (or resumes): IN_PROGRESS, one more attempt. Returns the attempt's number. */
+export async function beginRun(db: Db, jobId: string, owner: string): Promise<number> {
+  const [row] = await db<{ attempts: number }[]>`
+    UPDATE job SET status = 'IN_PROGRESS', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+                   note = NULL, version = version + 1, updated_at = now()
+     WHERE id = ${jobId} AND ${holds(db, jobId, owner)}
+    RETURNING attempts`;
+  if (!row) throw new LeaseLostError(jobId);
+  return row.attempts;
+}
+
+/**
+ * A scheduled job that found no host: it stays SCHEDULED, says why (its note and its `place`
+ * step's message, changed only when the reason changes), and looks again after `delayMs`.
+ */
+export async function waitForHost(
+  sql: Sql,
+  jobId: string,
+  owner: string,
+  note: string,
+  delayMs: number,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [held] = await tx`
+      UPDATE job_lease SET owner = NULL, expires_at = now() + ${delayMs} * interval '1 ms'
+       WHERE job_id = ${jobId} AND owner = ${owner}
+      RETURNING job_id`;
+    if (!held) throw new LeaseLostError(jobId);
+    const [changed] = await tx`
+      UPDATE job SET note = ${note}, step = 'place', version = version + 1, updated_at = now()
+       WHERE id = ${jobId} AND note IS DISTINCT FROM ${note}
+      RETURNING id`;
+    if (changed) {
+      await tx`UPDATE job_step SET status = 'pending', message = ${note} WHERE job_id = ${jobId} AND name = 'place'`;
+    }
   });
 }
 
