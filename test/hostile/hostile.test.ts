@@ -16,7 +16,7 @@ import { Client, HttpConnection } from "@elastic/elasticsearch";
 import fc from "fast-check";
 import { Kafka, logLevel } from "kafkajs";
 import { ServiceProcess } from "../../infra/components/service.ts";
-import { PORTS, ROOT } from "../../infra/lib/paths.ts";
+import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
 import { createUser, post, settle } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
 import { reindexAndWait, removeEsSyncTraces } from "../helpers/search.ts";
@@ -49,6 +49,7 @@ const ES_URL = `http://127.0.0.1:${PORTS.elasticsearch}`;
 let stack: TestStack;
 let esSync: ServiceProcess;
 let fallback: ServiceProcess;
+let provisioner: ServiceProcess;
 const services = {} as Record<ServiceName, ServiceProcess>;
 let attacker: { userId: string; token: string };
 let victim: { userId: string; token: string };
@@ -111,13 +112,33 @@ beforeAll(async () => {
     PORT: String(fallbackPort),
   });
   mkdirSync(join(dir, "fallback"), { recursive: true });
-  await Promise.all([esSync.start(120_000), fallback.start()]);
+  // A provisioner on the same database, with no host registered: its operator routes act on nothing.
+  const provisionerPort = await freePort();
+  provisioner = new ServiceProcess(
+    "provisioner",
+    ROOT,
+    join(dir, "provisioner"),
+    join(dir, "provisioner"),
+    provisionerPort,
+    {
+      DATABASE_URL: stack.databaseUrl,
+      A4C_ADMIN_TOKEN: stack.adminToken,
+      A4C_SSH_KEY: join(LOCAL, "ssh", "id_ed25519"),
+      A4C_DEPLOYMENT: `hostile-${run}`,
+      // It claims no jobs: nothing but the requests under test may change the database.
+      A4C_PROVISION_CONCURRENCY: "0",
+      PORT: String(provisionerPort),
+    },
+  );
+  mkdirSync(join(dir, "provisioner"), { recursive: true });
+  await Promise.all([esSync.start(120_000), fallback.start(), provisioner.start()]);
   Object.assign(services, {
     gateway: stack.gateway,
     readApi: stack.readApi,
     processor: stack.processor,
     esSync,
     readApiFallback: fallback,
+    provisioner,
   });
 
   attacker = await createUser(stack, "Attacker");
@@ -141,7 +162,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([esSync?.stop(), fallback?.stop()]);
+  await Promise.all([esSync?.stop(), fallback?.stop(), provisioner?.stop()]);
   await removeEsSyncTraces({ kafka, brokers: BROKERS, group, topic, es, alias });
   await es.close();
   await stack?.stop();
@@ -403,7 +424,7 @@ describe("the defects of issue 10, one by one", () => {
   });
 
   test("4. /metrics on every service: none or a user → 401, admin → 200", async () => {
-    for (const svc of [stack.gateway, stack.readApi, stack.processor, esSync]) {
+    for (const svc of [stack.gateway, stack.readApi, stack.processor, esSync, provisioner]) {
       expect((await fetch(`${svc.url}/metrics`)).status).toBe(401);
       expect((await fetch(`${svc.url}/metrics`, { headers: as(attacker.token) })).status).toBe(401);
       const r = await fetch(`${svc.url}/metrics`, { headers: as(stack.adminToken) });

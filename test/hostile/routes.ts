@@ -3,7 +3,7 @@
  * each row. A new route is covered by adding a row (its service, method, path with `:params`, the
  * query keys it reads and the body fields it takes).
  */
-export type ServiceName = "gateway" | "readApi" | "readApiFallback" | "processor" | "esSync";
+export type ServiceName = "gateway" | "readApi" | "readApiFallback" | "processor" | "esSync" | "provisioner";
 
 export interface RouteSpec {
   service: ServiceName;
@@ -14,7 +14,7 @@ export interface RouteSpec {
   body?: string[];
 }
 
-const SERVICES: ServiceName[] = ["gateway", "readApi", "processor", "esSync"];
+const SERVICES: ServiceName[] = ["gateway", "readApi", "processor", "esSync", "provisioner"];
 const SEARCH_KEYS = ["q", "from", "to", "sort", "cursor", "limit"];
 
 export const ROUTES: RouteSpec[] = [
@@ -38,9 +38,13 @@ export const ROUTES: RouteSpec[] = [
   // The same search answered by the PostgreSQL fallback (a read-api whose Elasticsearch is gone).
   { service: "readApiFallback", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
   { service: "readApi", method: "GET", path: "/v1/jobs/:jobId" },
+  { service: "readApi", method: "GET", path: "/v1/hosts" },
+  { service: "readApi", method: "GET", path: "/v1/cleanup/actions", query: ["limit", "cursor"] },
   { service: "esSync", method: "GET", path: "/dlq", query: ["limit"] },
   { service: "esSync", method: "POST", path: "/dlq/replay" },
   { service: "esSync", method: "POST", path: "/reconcile", query: ["from", "to"] },
   { service: "esSync", method: "GET", path: "/reindex" },
   { service: "esSync", method: "POST", path: "/reindex" },
+  { service: "provisioner", method: "POST", path: "/cleanup" },
+  { service: "provisioner", method: "POST", path: "/hosts/refresh" },
 ];

@@ -22,8 +22,8 @@ export const ProvisionerEnv = Type.Object({
   A4C_DEPLOYMENT: Type.String({ pattern: "^[a-zA-Z0-9_.-]{1,64}$", default: "a4c" }),
   /** This instance's name in leases; host-pid by default. */
   A4C_INSTANCE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-  /** Jobs one instance runs at the same time. */
-  A4C_PROVISION_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  /** Jobs one instance runs at the same time; 0 runs none (an instance for disk readings and cleanup only). */
+  A4C_PROVISION_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 4 }),
   /** How long a claimed job is ours without a heartbeat; renewed every third of it. */
   A4C_LEASE_MS: Type.Integer({ minimum: 1_000, default: 15_000 }),
   /** How often an idle runner looks for work. */

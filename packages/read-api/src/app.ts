@@ -14,6 +14,7 @@ import {
 } from "@a4c/shared";
 import type { EntityService } from "./entities.ts";
 import type { ReadMetrics } from "./metrics.ts";
+import type { OperatorViews } from "./operators.ts";
 import { parseJobQuery } from "./search/query.ts";
 import type { JobSearchService } from "./search/service.ts";
 import type { CompletionWaiters, StatusService } from "./status.ts";
@@ -29,6 +30,7 @@ export interface ReadApiDeps {
   maxWaitSeconds: number;
   adminToken: string;
   metricsToken?: string | undefined;
+  operators: OperatorViews;
   /** Job search (GET /v1/jobs); without it the route answers 503. */
   jobSearch?: JobSearchService;
 }
@@ -185,6 +187,21 @@ export function createApp(d: ReadApiDeps) {
           limit: params.get("limit"),
         });
         return Response.json(await d.jobSearch.search(query, p), { headers: { "cache-control": "no-store" } });
+      }),
+    )
+    .get("/v1/hosts", ({ request }) =>
+      read("/v1/hosts", request, async (p) => {
+        if (p.kind !== "admin") throw problems.forbidden("only the admin may list hosts");
+        return Response.json({ items: await d.operators.hosts() }, { headers: { "cache-control": "no-store" } });
+      }),
+    )
+    .get("/v1/cleanup/actions", ({ request }) =>
+      read("/v1/cleanup/actions", request, async (p) => {
+        if (p.kind !== "admin") throw problems.forbidden("only the admin may read the cleanup record");
+        const params = new URL(request.url).searchParams;
+        const before = params.get("cursor") || undefined;
+        if (before !== undefined && !/^[1-9][0-9]{0,17}$/.test(before)) throw problems.badRequest("invalid cursor");
+        return Response.json(await d.operators.cleanupActions(parseLimit(params.get("limit") ?? undefined), before));
       }),
     )
     .get("/v1/jobs/:jobId", ({ request, params }) =>

@@ -6,6 +6,7 @@ import { EntityService } from "./entities.ts";
 import { loadEnv } from "./env.ts";
 import { ChangeFeed } from "./feed.ts";
 import { readMetrics } from "./metrics.ts";
+import { OperatorViews } from "./operators.ts";
 import { SamplingCircuitBreaker } from "./search/breaker.ts";
 import { createSearchClient, ElasticsearchJobSearch } from "./search/elasticsearch.ts";
 import { PostgresJobSearch } from "./search/postgres.ts";
@@ -77,6 +78,7 @@ const app = createApp({
   status: new StatusService(sql, jsm, names, cache, metrics),
   waiters,
   entities: new EntityService(sql, cache),
+  operators: new OperatorViews(sql),
   metrics,
   log,
   maxWaitSeconds: env.A4C_MAX_WAIT_SECONDS,

@@ -77,11 +77,23 @@ export class DockerRuntime {
     return this.ssh.target.name;
   }
 
-  /** Runs a Docker call under the deadline; unreachable hosts and timeouts become HostUnreachableError. */
+  /**
+   * Runs a Docker call under the deadline; unreachable hosts and timeouts become
+   * HostUnreachableError. The deadline is our own race, not only the abort signal: a request to a
+   * frozen dockerd must not hang its caller even if the HTTP client ignores the signal (the channel
+   * itself is closed by the agent when its lifetime runs out).
+   */
   async #call<T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    const abortSignal = AbortSignal.timeout(this.timeoutMs);
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new HostUnreachableError(this.host, `${what}: no answer in ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
     try {
-      return await call(abortSignal);
+      return await Promise.race([call(controller.signal), deadline]);
     } catch (err) {
       if (err instanceof HostUnreachableError) throw err;
       const status = (err as { statusCode?: number }).statusCode;
@@ -92,6 +104,8 @@ export class DockerRuntime {
         throw new DockerRefusedError(status, `${what}: ${dockerMessage(err)}`, { cause: err });
       }
       throw new HostUnreachableError(this.host, `${what}: ${dockerMessage(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -94,8 +94,15 @@ export class SshConnection {
     return this.#client !== null;
   }
 
-  async #slot(): Promise<() => void> {
-    while (this.#open >= MAX_CHANNELS) await new Promise<void>((r) => this.#waiting.push(r));
+  async #slot(signal: AbortSignal): Promise<() => void> {
+    while (this.#open >= MAX_CHANNELS) {
+      if (signal.aborted)
+        throw new HostUnreachableError(this.target.name, "every channel is busy: timed out waiting for one");
+      await new Promise<void>((r) => {
+        this.#waiting.push(r);
+        signal.addEventListener("abort", () => r(), { once: true });
+      });
+    }
     this.#open++;
     let released = false;
     return () => {
@@ -108,7 +115,7 @@ export class SshConnection {
 
   /** Opens an exec channel for `command`; the slot is freed when the channel closes. */
   async #channel(command: string, signal: AbortSignal): Promise<ClientChannel> {
-    const release = await this.#slot();
+    const release = await this.#slot(signal);
     try {
       const client = await this.connection();
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
@@ -160,13 +167,18 @@ export class SshConnection {
 
   /**
    * An HTTP agent whose every connection is a `docker system dial-stdio` channel on this SSH
-   * connection: dockerode talks to the host's dockerd through it.
+   * connection: dockerode talks to the host's dockerd through it. A channel lives at most
+   * `timeoutMs` (one request each): one left hanging by a frozen dockerd is closed, never leaked.
    */
   dockerAgent(timeoutMs: number): Agent {
     const agent = new Agent({ keepAlive: false });
     const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
       this.#channel("docker system dial-stdio", AbortSignal.timeout(timeoutMs)).then(
-        (ch) => done(null, ch as unknown as Duplex),
+        (ch) => {
+          const cap = setTimeout(() => ch.close(), timeoutMs + 1_000);
+          ch.once("close", () => clearTimeout(cap));
+          done(null, ch as unknown as Duplex);
+        },
         (err: Error) => done(err),
       );
     };

@@ -12,6 +12,7 @@ import {
   classifyPgError,
   ensureSteps,
   finishJob,
+  getPlacement,
   holdJob,
   type JobEnd,
   LeaseLostError,
@@ -56,9 +57,6 @@ function plan(job: ClaimedJob): Array<[StepName, StepFn]> {
     ? CREATE_STEPS.map((s) => [s, createSteps[s]])
     : DELETE_STEPS.map((s) => [s, deleteSteps[s]]);
 }
-
-/** Steps after which the workspace has a container on its host: re-placing would orphan it. */
-const MADE_ON_HOST: ReadonlySet<StepName> = new Set(["container_create", "setup", "ip_assign", "hostname_entry"]);
 
 export class JobRunner {
   #stopping = false;
@@ -141,6 +139,7 @@ export class JobRunner {
     if (job.status === "SCHEDULED" && job.type === "WORKSPACE_CREATE" && !job.cancel_requested) {
       try {
         placed = await createSteps.place(this.deps, job);
+        await this.#faultHang("place", log);
       } catch (err) {
         if (!(err instanceof NoRoomError)) throw err;
         await waitForHost(this.sql, job.id, this.o.owner, err.note, this.o.placementRetryMs);
@@ -188,10 +187,7 @@ export class JobRunner {
       const started = performance.now();
       try {
         const message = await fn(this.deps, job);
-        if (this.o.hangAfterStep === name) {
-          log.warn({ event: "fault.hang", step: name });
-          await new Promise(() => {});
-        }
+        await this.#faultHang(name, log);
         await setStep(
           this.sql,
           job.id,
@@ -211,6 +207,13 @@ export class JobRunner {
     log.info({ event: "job.completed" });
   }
 
+  /** Fault injection (tests only): stop making progress after `step`'s work, before recording it. */
+  async #faultHang(step: StepName, log: Logger): Promise<void> {
+    if (this.o.hangAfterStep !== step) return;
+    log.warn({ event: "fault.hang", step });
+    await new Promise(() => {});
+  }
+
   async #onFailure(job: ClaimedJob, step: StepName, err: unknown, log: Logger): Promise<void> {
     if (err instanceof LeaseLostError) throw err;
     if (err instanceof NoRoomError) {
@@ -228,8 +231,13 @@ export class JobRunner {
         return this.#fail(job, step, "host_unreachable", `${err.message} (gave up after ${job.attempts} attempts)`);
       }
       const delay = backoffMs(job.attempts, this.o.retryBaseMs);
-      // Nothing on the host yet: forget the placement, so the retry may choose another host.
-      const replace = job.type === "WORKSPACE_CREATE" && !MADE_ON_HOST.has(step);
+      // Nothing recorded on the host yet: forget the placement, so the retry may choose another
+      // host. (A container made but not recorded before a crash is then an orphan for the
+      // cleanup daemon: its workspace runs another container.)
+      const replace =
+        job.type === "WORKSPACE_CREATE" &&
+        (step === "place" ||
+          (step === "container_create" && !(await getPlacement(this.sql, job.workspace_id))?.container_id));
       if (replace) await unplace(this.sql, job.id, job.workspace_id);
       const note = `${err.message}; retrying in ${Math.round(delay / 1000)} s${replace ? " (may be placed on another host)" : ""}`;
       await setStep(this.sql, job.id, this.o.owner, replace ? "place" : step, "pending", note);
