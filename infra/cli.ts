@@ -161,6 +161,7 @@ const BENCHMARKS: Record<string, string> = {
   writes: "bench/run.ts",
   reads: "bench/reads.ts",
   search: "bench/search.ts",
+  provision: "bench/provision.ts",
 };
 
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */

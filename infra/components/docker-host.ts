@@ -217,7 +217,9 @@ export class DockerHost implements Component {
   }
 
   #sshdConfig(clientKey: string): string {
-    writeFileSync(join(this.dir, "authorized_keys"), `restrict ${clientKey}\n`, { mode: 0o600 });
+    // port-forwarding: the provisioner reaches dockerd's socket as a streamlocal channel of its
+    // one SSH connection (remote forwarding stays off below).
+    writeFileSync(join(this.dir, "authorized_keys"), `restrict,port-forwarding ${clientKey}\n`, { mode: 0o600 });
     return [
       `# ${this.name}: written by the A4C launcher on every start`,
       `Port ${this.sshPort}`,
@@ -233,7 +235,12 @@ export class DockerHost implements Component {
       "UsePAM no",
       // The checkout's directories may be group-writable; the key files themselves are 0600.
       "StrictModes no",
-      "AllowTcpForwarding no",
+      // Local forwarding only, for the provisioner's channels to dockerd's socket: sshd grants
+      // streamlocal opens only where local TCP forwarding is allowed too (and PermitOpen would gate
+      // both). The key already has a root shell here, so this adds no privilege. Nothing remote.
+      "AllowTcpForwarding local",
+      "AllowStreamLocalForwarding local",
+      "PermitListen none",
       "AllowAgentForwarding no",
       "X11Forwarding no",
       "PermitTunnel no",
@@ -259,8 +266,12 @@ export class DockerHost implements Component {
     run(SSHD, ["-t", "-f", config]);
     const pid = readPid(this.#sshdPid);
     if (isAlive(pid)) {
-      // sshd -D re-executes itself with the new config on SIGHUP, keeping its pid.
-      if (changed) process.kill(pid, "SIGHUP");
+      // sshd -D re-executes itself with the new config on SIGHUP, keeping its pid (and rewriting
+      // its pid file, which reads empty for a moment: wait for the restart before watching it).
+      if (changed) {
+        process.kill(pid, "SIGHUP");
+        await sleep(1_000);
+      }
     } else {
       await assertPortFree(this.sshPort, `${this.name} sshd`);
       spawnDetached(SSHD, ["-D", "-e", "-f", config], { logFile: join(this.dir, "sshd.log"), pidFile: this.#sshdPid });

@@ -64,6 +64,8 @@ function job(key: string, over: Partial<JobDocument>): JobDocument {
     id: ids[key] as string,
     type: "WORKSPACE_CREATE",
     status: "FAILED",
+    hostId: null,
+    hostName: null,
     step: "create_container",
     userId,
     ownerName: "Ada Lovelace",

@@ -106,7 +106,7 @@ test("a row updated in SQL changes every cached read of it within the lag bound"
       alice.token,
       () =>
         stack.sql`UPDATE job SET status = 'IN_PROGRESS', step = 'container_create', version = version + 1 WHERE id = ${w.jobId}`,
-      (b) => b.job?.step === "pulling",
+      (b) => b.job?.step === "container_create",
     ),
   );
   lags.push(

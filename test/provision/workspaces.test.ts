@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Docker from "dockerode";
 import type { ServiceProcess } from "../../infra/components/service.ts";
-import { del, settle } from "../helpers/client.ts";
+import { del, post, settle } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
 import {
   allContainers,
@@ -93,6 +93,17 @@ describe("a workspace's life", () => {
     expect(marker).toContain("/workspace/backend-api");
     expect(marker).toContain(`127.0.0.1 ${ws.hostname}`);
     for (const h of ["host-1", "host-2"]) expect(await containersOf(p, h, w.workspaceId)).toEqual([]);
+    // The job search filters by host (here the PostgreSQL fallback; Elasticsearch gets the same term).
+    const byHost = async (q: string) =>
+      (
+        (await (
+          await fetch(`${p.stack.readApi.url}/v1/jobs?${new URLSearchParams({ q })}`, {
+            headers: { authorization: `Bearer ${ada.token}` },
+          })
+        ).json()) as { items: Array<{ id: string; hostName: string | null }> }
+      ).items;
+    expect((await byHost("host:host-3")).map((i) => [i.id, i.hostName])).toContainEqual([w.jobId, "host-3"]);
+    expect((await byHost("host:host-1")).map((i) => i.id)).not.toContain(w.jobId);
 
     const d = await del(p.stack, `/v1/users/${ada.userId}/workspaces/${w.workspaceId}`, { token: ada.token });
     expect(d.status).toBe(202);
@@ -109,6 +120,34 @@ describe("a workspace's life", () => {
     const [next] = await sql()<{ port: number }[]>`SELECT port FROM workspace WHERE id = ${again.workspaceId}`;
     expect(`127.0.0.1:${next?.port}`).toBe(ws.address ?? "");
   }, 120_000);
+
+  test("the operation's event stream follows the job, step by step, to its end", async () => {
+    const r = await post(
+      p.stack,
+      `/v1/users/${ada.userId}/workspaces`,
+      { projectName: "streamed" },
+      { token: ada.token },
+    );
+    expect(r.status).toBe(202);
+    const stream = await fetch(`${p.stack.readApi.url}/status/${r.body.operationId}/events`, {
+      headers: { authorization: `Bearer ${ada.token}` },
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await stream.text();
+    const events = text
+      .split("\n\n")
+      .filter((e) => e.includes("data: "))
+      .map(
+        (e) =>
+          JSON.parse(e.slice(e.indexOf("data: ") + 6)) as { status: string; job?: { status: string; step: string } },
+      );
+    const last = events.at(-1);
+    expect(last?.status).toBe("completed");
+    expect(last?.job).toMatchObject({ status: "COMPLETED", step: "hostname_entry" });
+    // More than the first and the last: the steps in between were seen as they happened.
+    const steps = new Set(events.map((e) => e.job?.step).filter(Boolean));
+    expect(steps.size).toBeGreaterThanOrEqual(3);
+  }, 90_000);
 
   test("a setup that fails for good → FAILED with what happened, compensated, and searchable", async () => {
     // /workspace with a single inode: setup's mkdir meets a full disk, as on a host out of space.
@@ -192,14 +231,29 @@ describe("capacity and concurrency", () => {
       );
       for (const c of created)
         expect((await untilJob(p.stack, c.jobId, owner.token, finished, 90_000)).status).toBe("COMPLETED");
-      // Each step of each job was completed exactly once, across both provisioners' logs (a step
-      // retried after a transient host error fails first, so it still completes once).
-      const done = [provisioner, second]
+      // No two provisioners ever worked on one job at the same time: in both logs together, each
+      // job's step runs (started → done or failed) never overlap. (A job may move from one to the
+      // other between runs, after a transient host error gave its lease back.)
+      const runs = [provisioner, second]
         .flatMap((svc) => serviceLog(svc))
-        .filter((l) => l.event === "step.done" && created.some((c) => c.jobId === l.jobId))
-        .map((l) => `${l.jobId}/${l.step}`);
-      expect(done.length).toBe(12 * 5);
-      expect(new Set(done).size).toBe(12 * 5);
+        .filter((l) => ["step.started", "step.done", "step.failed"].includes(String(l.event)))
+        .filter((l) => created.some((c) => c.jobId === l.jobId))
+        .sort((a, b) => Date.parse(String(a.time)) - Date.parse(String(b.time)));
+      const open = new Map<string, string>();
+      for (const l of runs) {
+        const job = String(l.jobId);
+        if (l.event === "step.started") {
+          expect(
+            open.get(job),
+            `${job}: ${l.owner} started ${l.step} while ${open.get(job)} worked on it`,
+          ).toBeUndefined();
+          open.set(job, String(l.owner));
+        } else {
+          expect(open.get(job)).toBe(String(l.owner));
+          open.delete(job);
+        }
+      }
+      expect(runs.filter((l) => l.event === "step.done").length).toBeGreaterThanOrEqual(12 * 4);
       const retried = await sql()<{ name: string; attempts: number; message: string | null }[]>`
         SELECT s.name, s.attempts, s.message FROM job_step s JOIN job j ON j.id = s.job_id
          WHERE j.user_id = ${owner.userId} AND s.attempts > 1`;
@@ -237,7 +291,6 @@ async function execIn(docker: Docker, id: string, script: string): Promise<strin
     stream.on("close", () => resolve());
   });
   // Docker multiplexes stdout/stderr with 8-byte frame headers; the text is enough here.
-  return Buffer.concat(chunks)
-    .toString("latin1")
-    .replace(/[\x00-\x08]/g, "");
+  const bytes = Buffer.concat(chunks).filter((b) => b > 8);
+  return Buffer.from(bytes).toString("latin1");
 }

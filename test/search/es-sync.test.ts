@@ -71,7 +71,7 @@ describe("es-sync", () => {
     const u = await getDoc(env.es, env.alias, updated ?? "");
     expect(u?.source).toMatchObject({
       status: "FAILED",
-      step: "pull",
+      step: "container_create",
       errorCode: "DISK_FULL",
       errorMessage: "disk full on host-3",
       attempts: 2,

@@ -21,6 +21,8 @@ const row: SearchSyncRow = {
   updated_at: new Date("2026-01-01T00:01:00Z"),
   started_at: null,
   finished_at: new Date("2026-01-01T00:02:00Z"),
+  host_id: "h3",
+  host_name: "host-3",
   version: "7",
 };
 
@@ -33,6 +35,8 @@ describe("documents", () => {
       step: "pull",
       userId: "u1",
       ownerName: "Ada",
+      hostId: "h3",
+      hostName: "host-3",
       ownerEmail: "ada@example.com",
       workspaceId: "w1",
       projectName: "backend-api",

@@ -24,6 +24,8 @@ export function toJobDocument(row: SearchSyncRow): JobDocument {
     projectName: row.project_name,
     image: row.image,
     operationId: row.operation_id,
+    hostId: row.host_id,
+    hostName: row.host_name,
     attempts: row.attempts,
     errorCode: row.error_code,
     errorMessage: row.error_message,

@@ -2,6 +2,8 @@ import {
   type Authenticator,
   HttpProblem,
   isTerminal,
+  isTerminalJob,
+  type JobStatus,
   type Logger,
   mayActFor,
   type OperationView,
@@ -94,7 +96,10 @@ export function createApp(d: ReadApiDeps) {
     return Response.json(view, { headers });
   }
 
-  /** Server-sent events: the current status at once, then every change until it is final. */
+  /**
+   * Server-sent events: the current status at once, then every change until it is final — and
+   * then, while the operation's job runs, every move of the job (its status and step).
+   */
   function events(id: string, principal: Principal, first: OperationView, signal: AbortSignal): Response {
     const encoder = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
@@ -105,11 +110,16 @@ export function createApp(d: ReadApiDeps) {
         let view = first;
         send(view);
         try {
-          while (!isTerminal(view.status) && !signal.aborted) {
-            await d.waiters.wait(id, 15_000, signal);
+          const moving = (v: OperationView) =>
+            !isTerminal(v.status) || (v.job !== undefined && !isTerminalJob(v.job.status as JobStatus));
+          const same = (a: OperationView, b: OperationView) =>
+            a.status === b.status && a.job?.status === b.job?.status && a.job?.step === b.job?.step;
+          while (moving(view) && !signal.aborted) {
+            // A pending operation wakes its waiters; a running job is looked at every second.
+            await d.waiters.wait(id, isTerminal(view.status) ? 1_000 : 15_000, signal);
             const next = await d.status.get(id, principal);
             if (!next) break;
-            if (next.status !== view.status) send(next);
+            if (!same(next, view)) send(next);
             else controller.enqueue(encoder.encode(": keep-alive\n\n"));
             view = next;
           }

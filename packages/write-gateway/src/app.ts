@@ -19,7 +19,7 @@ import {
 import type { AcceptService } from "./accept.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { WriteRateLimiter } from "./rate-limit.ts";
-import { validateCreateUser, validateCreateWorkspace, validateUuid } from "./requests.ts";
+import { validateCreateUser, validateCreateWorkspace, validateRegisterHost, validateUuid } from "./requests.ts";
 
 export interface GatewayDeps {
   auth: Authenticator;
@@ -38,8 +38,11 @@ export interface GatewayDeps {
 interface WriteSpec<B> {
   route: string;
   params: Record<string, string>;
-  /** The user the request acts for; null for admin-only routes. */
-  actsFor: string | null;
+  /**
+   * The user the request acts for; null for admin-only routes; "caller" when any authenticated
+   * caller may ask (the processor then checks ownership, as for a job's cancel).
+   */
+  actsFor: string | null | { caller: true };
   entity: Entity;
   /** Whether the route takes a body; a route without one never reads it. */
   hasBody: boolean;
@@ -60,7 +63,13 @@ export function createApp(d: GatewayDeps) {
       const principal = await d.auth.authenticate(request.headers.get("authorization"));
       const actor = actorId(principal);
       await d.limiter.consume(actor);
-      if (spec.actsFor === null ? principal.kind !== "admin" : !mayActFor(principal, spec.actsFor)) {
+      const allowed =
+        spec.actsFor === null
+          ? principal.kind === "admin"
+          : typeof spec.actsFor === "string"
+            ? mayActFor(principal, spec.actsFor)
+            : true;
+      if (!allowed) {
         throw problems.forbidden(
           spec.actsFor === null ? "only the admin may do this" : "you may only act for your own user",
         );
@@ -141,6 +150,54 @@ export function createApp(d: GatewayDeps) {
           projectName: b.projectName,
           image: b.image ?? d.defaultImage,
         }),
+      }),
+    )
+    .post("/v1/jobs/:jobId/cancel", ({ request, params }) =>
+      write(request, {
+        route: "/v1/jobs/:jobId/cancel",
+        params: { jobId: params.jobId },
+        actsFor: { caller: true },
+        entity: "workspaces",
+        hasBody: false,
+        body: () => validateUuid(params.jobId, "jobId"),
+        command: (p, jobId) => ({ type: "job.cancel", jobId, userId: p.kind === "user" ? p.userId : null }),
+      }),
+    )
+    .post("/v1/hosts", ({ request }) =>
+      write(request, {
+        route: "/v1/hosts",
+        params: {},
+        actsFor: null,
+        entity: "hosts",
+        hasBody: true,
+        body: validateRegisterHost,
+        command: (_p, b) => ({
+          type: "host.register",
+          hostId: Bun.randomUUIDv7(),
+          name: b.name,
+          sshHost: b.host,
+          sshPort: b.port,
+          sshUser: b.sshUser ?? "root",
+          hostKey: b.pin,
+          diskLimitBytes: b.diskLimitBytes ?? null,
+        }),
+      }),
+    )
+    .post("/v1/hosts/:hostId/:action", ({ request, params }) =>
+      write(request, {
+        route: "/v1/hosts/:hostId/:action",
+        params: { hostId: params.hostId, action: params.action },
+        actsFor: null,
+        entity: "hosts",
+        hasBody: false,
+        body: () => {
+          validateUuid(params.hostId, "hostId");
+          if (params.action !== "drain" && params.action !== "activate") {
+            throw problems.notFound("no such route: a host can be drained or activated");
+          }
+          return params.action === "drain" ? ("draining" as const) : ("active" as const);
+        },
+        command: (_p, state) => ({ type: "host.set_state", hostId: params.hostId, state }),
       }),
     )
     .delete("/v1/users/:userId/workspaces/:workspaceId", ({ request, params }) =>

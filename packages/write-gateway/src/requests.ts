@@ -41,6 +41,58 @@ export const CreateWorkspaceBody = Type.Object(
 );
 export type CreateWorkspaceBody = Static<typeof CreateWorkspaceBody>;
 
+export const RegisterHostBody = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+      description: "must be 1 to 63 lowercase letters, digits and inner hyphens",
+    }),
+    sshAddress: Type.String({
+      maxLength: 260,
+      pattern: "^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$",
+      description: "must be host:port (a host name or IPv4 address, and the sshd port)",
+    }),
+    sshUser: Type.Optional(
+      Type.String({ pattern: "^[a-z_][a-z0-9_-]{0,31}$", description: "must be a Unix user name" }),
+    ),
+    hostKeySha256: Type.Optional(
+      Type.String({
+        pattern: "^SHA256:[A-Za-z0-9+/]{43}$",
+        description: "must be the host key's fingerprint as ssh-keygen -l prints it (SHA256:…)",
+      }),
+    ),
+    hostKey: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        pattern: "^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [ -~]{0,200})?$",
+        description: "must be the host's OpenSSH public key line (type, base64 key, optional comment)",
+      }),
+    ),
+    diskLimitBytes: Type.Optional(
+      Type.Integer({ minimum: 1048576, maximum: 2 ** 53 - 1, description: "must be a byte count of at least 1 MiB" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RegisterHostBody = Static<typeof RegisterHostBody>;
+
+const validateRegisterHostShape = validator(RegisterHostBody, "body");
+/** The body, with exactly one of the two ways to pin the host key. */
+export function validateRegisterHost(raw: unknown): RegisterHostBody & { pin: string; host: string; port: number } {
+  const b = validateRegisterHostShape(raw);
+  const pin = b.hostKeySha256 ?? b.hostKey;
+  if (!pin || (b.hostKeySha256 && b.hostKey)) {
+    throw problems.badRequest("give the host key to pin: exactly one of hostKeySha256 and hostKey");
+  }
+  const [host = "", portText = ""] = b.sshAddress.split(":");
+  const port = Number(portText);
+  if (!(port >= 1 && port <= 65535))
+    throw problems.badRequest("body field /sshAddress must name a port from 1 to 65535");
+  return { ...b, pin, host, port };
+}
+
 export const UuidParam = Type.String({
   pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
   description: "must be a lowercase UUID",

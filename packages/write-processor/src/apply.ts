@@ -1,10 +1,14 @@
 import {
+  applyHostRegister,
+  applyHostSetState,
+  applyJobCancel,
   applyUserCreates,
   applyWorkspaceCreates,
   applyWorkspaceDelete,
   type Command,
   type Envelope,
   entityOf,
+  getJob,
   getWorkspace,
   markOperationFailed,
   type OperationClaim,
@@ -77,6 +81,20 @@ export async function firstStatements(tx: TransactionSql, items: Pending[]): Pro
           return { claimed: claimedWorkspaces.has(claim.operationId), applied: true };
         case "workspace.delete":
           return applyWorkspaceDelete(tx, claim, c);
+        case "job.cancel":
+          return applyJobCancel(tx, claim, c);
+        case "host.register":
+          return applyHostRegister(tx, claim, {
+            id: c.hostId,
+            name: c.name,
+            sshHost: c.sshHost,
+            sshPort: c.sshPort,
+            sshUser: c.sshUser,
+            hostKey: c.hostKey,
+            diskLimitBytes: c.diskLimitBytes,
+          });
+        case "host.set_state":
+          return applyHostSetState(tx, claim, c);
       }
     }),
   );
@@ -107,7 +125,34 @@ export async function followUp(
     await markOperationFailed(tx, claim.operationId, failure.code, failure.message);
     return { kind: "failed", ...failure };
   }
+  if (!first.applied) {
+    const failure = await refusal(tx, envelope.command);
+    if (failure) {
+      await markOperationFailed(tx, claim.operationId, failure.code, failure.message);
+      return { kind: "failed", ...failure };
+    }
+  }
   return { kind: "applied" };
+}
+
+/** Why a cancel or a host command changed nothing, in words for the client. */
+async function refusal(tx: TransactionSql, c: Command): Promise<{ code: string; message: string } | null> {
+  switch (c.type) {
+    case "job.cancel": {
+      const job = await getJob(tx, c.jobId);
+      if (!job || (c.userId !== null && job.user_id !== c.userId)) return { code: "not_found", message: "no such job" };
+      if (job.type !== "WORKSPACE_CREATE") {
+        return { code: "invalid_state", message: `a ${job.type} job cannot be canceled; only workspace creations can` };
+      }
+      return { code: "invalid_state", message: `the job is ${job.status} and cannot be canceled` };
+    }
+    case "host.register":
+      return { code: "host_exists", message: "a host with this name or SSH address is already registered" };
+    case "host.set_state":
+      return { code: "not_found", message: "no such host" };
+    default:
+      return null;
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * One SSH connection per host, shared by every call to it: commands run as exec channels on it,
- * and Docker API requests as `docker system dial-stdio` channels on it (dockerode's own `ssh`
- * protocol opens a new SSH connection for every HTTP request). The host key is pinned; the
+ * and Docker API requests as channels forwarded straight to dockerd's unix socket
+ * (`direct-streamlocal@openssh.com`: no process is started on the host per request, unlike
+ * `docker system dial-stdio`; dockerode's own `ssh` protocol even opens a new SSH connection per
+ * request). The host key is pinned; the
  * connection is made on first use and again after it drops; every call is bounded in time.
  */
 import { Agent } from "node:http";
@@ -43,6 +45,7 @@ const MAX_CHANNELS = 32;
 export class SshConnection {
   #client: Client | null = null;
   #ready: Promise<Client> | null = null;
+  #dockerSocket: Promise<string> | null = null;
   #open = 0;
   readonly #waiting: Array<() => void> = [];
 
@@ -87,6 +90,7 @@ export class SshConnection {
     if (this.#client !== client) return;
     this.#client = null;
     this.#ready = null;
+    this.#dockerSocket = null;
     client.end();
   }
 
@@ -165,15 +169,56 @@ export class SshConnection {
     });
   }
 
+  /** Where the host's dockerd listens: its login environment's DOCKER_HOST, else Docker's default. */
+  #socketPath(timeoutMs: number): Promise<string> {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, run on the host.
+    this.#dockerSocket ??= this.run('printf %s "${DOCKER_HOST:-unix:///var/run/docker.sock}"', timeoutMs).then((r) => {
+      const m = /^unix:\/\/(\/.+)$/.exec(r.stdout.trim());
+      if (r.code !== 0 || !m?.[1])
+        throw new HostUnreachableError(this.target.name, `no unix DOCKER_HOST: ${r.stdout}${r.stderr}`);
+      return m[1];
+    });
+    this.#dockerSocket.catch(() => {
+      this.#dockerSocket = null;
+    });
+    return this.#dockerSocket;
+  }
+
+  /** A channel on this connection to the host's dockerd socket. */
+  async #dockerChannel(signal: AbortSignal, timeoutMs: number): Promise<ClientChannel> {
+    const path = await this.#socketPath(timeoutMs);
+    const release = await this.#slot(signal);
+    try {
+      const client = await this.connection();
+      const channel = await new Promise<ClientChannel>((resolve, reject) => {
+        const onAbort = () => reject(new HostUnreachableError(this.target.name, "no channel to dockerd: timed out"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        client.openssh_forwardOutStreamLocal(path, (err, ch) => {
+          signal.removeEventListener("abort", onAbort);
+          if (err)
+            reject(
+              new HostUnreachableError(this.target.name, `dockerd socket refused: ${err.message}`, { cause: err }),
+            );
+          else resolve(ch);
+        });
+      });
+      channel.once("close", release);
+      return channel;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
   /**
-   * An HTTP agent whose every connection is a `docker system dial-stdio` channel on this SSH
-   * connection: dockerode talks to the host's dockerd through it. A channel lives at most
-   * `timeoutMs` (one request each): one left hanging by a frozen dockerd is closed, never leaked.
+   * An HTTP agent whose every connection is a channel to dockerd's socket on this SSH connection:
+   * dockerode talks to the host's dockerd through it. A channel lives at most `timeoutMs` (one
+   * request each): one left hanging by a frozen dockerd is closed, never leaked.
    */
   dockerAgent(timeoutMs: number): Agent {
     const agent = new Agent({ keepAlive: false });
     const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
-      this.#channel("docker system dial-stdio", AbortSignal.timeout(timeoutMs)).then(
+      this.#dockerChannel(AbortSignal.timeout(timeoutMs), timeoutMs).then(
         (ch) => {
           const cap = setTimeout(() => ch.close(), timeoutMs + 1_000);
           ch.once("close", () => clearTimeout(cap));

@@ -107,7 +107,7 @@ export class JobRunner {
 
   /** Runs one claimed job to its end, a hold, or the loss of its lease. */
   async run(job: ClaimedJob): Promise<void> {
-    const log = this.log.child({ jobId: job.id, type: job.type });
+    const log = this.log.child({ jobId: job.id, type: job.type, owner: this.o.owner });
     const heartbeat = setInterval(
       () => {
         renewLease(this.sql, job.id, this.o.owner, this.o.leaseMs)
@@ -137,10 +137,12 @@ export class JobRunner {
     let placed: string | null = null;
     // A scheduled create first looks for a host; finding none changes nothing but its note.
     if (job.status === "SCHEDULED" && job.type === "WORKSPACE_CREATE" && !job.cancel_requested) {
+      log.info({ event: "step.started", step: "place" });
       try {
         placed = await createSteps.place(this.deps, job);
         await this.#faultHang("place", log);
       } catch (err) {
+        log.info({ event: "step.failed", step: "place", waiting: err instanceof NoRoomError });
         if (!(err instanceof NoRoomError)) throw err;
         await waitForHost(this.sql, job.id, this.o.owner, err.note, this.o.placementRetryMs);
         this.metrics.jobs.inc({ type: job.type, outcome: "waiting" });
@@ -185,6 +187,7 @@ export class JobRunner {
       }
       await setStep(this.sql, job.id, this.o.owner, name, "running");
       const started = performance.now();
+      log.info({ event: "step.started", step: name });
       try {
         const message = await fn(this.deps, job);
         await this.#faultHang(name, log);
@@ -200,6 +203,7 @@ export class JobRunner {
         log.info({ event: "step.done", step: name, ms: Math.round(performance.now() - started), message });
       } catch (err) {
         this.metrics.steps.observe({ step: name, outcome: "failed" }, (performance.now() - started) / 1000);
+        log.info({ event: "step.failed", step: name });
         return this.#onFailure(job, name, err, log);
       }
     }

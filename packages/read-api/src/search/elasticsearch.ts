@@ -32,6 +32,9 @@ function termQuery(t: JobSearchTerm): Query {
     case "owner":
       q = { term: { userId: t.value } };
       break;
+    case "host":
+      q = { term: { hostName: t.value.toLowerCase() } };
+      break;
     case "text":
       q = t.phrase
         ? { match_phrase: { errorMessage: t.value } }

@@ -26,6 +26,8 @@ function toDocument(r: JobSearchRow): JobDocument {
     projectName: r.project_name,
     image: r.image,
     operationId: r.operation_id,
+    hostId: r.host_id,
+    hostName: r.host_name,
     attempts: r.attempts,
     errorCode: r.error_code,
     errorMessage: r.error_message,

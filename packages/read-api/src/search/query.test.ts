@@ -135,6 +135,18 @@ describe("toSpec", () => {
     expect(outcome(() => toSpec(parseJobQuery({ q: "owner:me" }), { kind: "admin" }))).toBe("400");
   });
 
+  test("host: filters by the host's name on both backends' terms", () => {
+    const spec = toSpec(parseJobQuery({ q: "host:Host-3 -host:host-1" }), { kind: "admin" });
+    expect(spec.clauses).toEqual([
+      [{ field: "host", value: "host-3", negated: false }],
+      [{ field: "host", value: "host-1", negated: true }],
+    ]);
+    expect(buildQuery(spec)).toEqual({
+      bool: { filter: [{ term: { hostName: "host-3" } }, { bool: { must_not: [{ term: { hostName: "host-1" } }] } }] },
+    });
+    expect(() => parseJobQuery({ q: "host:a_b" })).toThrow(/host must be a host name/);
+  });
+
   test("the Elasticsearch query carries values only as typed values", () => {
     const spec = toSpec(parseJobQuery({ q: 'status:failed OR -type:image_build "disk full" boom' }), user);
     expect(buildQuery(spec)).toEqual({

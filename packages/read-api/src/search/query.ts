@@ -5,7 +5,7 @@
  *
  *   q       := term (ws+ term)*           terms are ANDed; `a OR b` joins neighbours into one clause
  *   term    := "-"? (field ":" value | phrase | word)
- *   field   := status | type | project | owner
+ *   field   := status | type | project | owner | host
  *   value   := phrase | word               owner: `me` or a user id
  *   phrase  := '"' (char | '\"' | '\\')* '"'
  */
@@ -31,7 +31,7 @@ export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
 
 const JOB_TYPES: readonly JobType[] = ["WORKSPACE_CREATE", "WORKSPACE_DELETE", "IMAGE_BUILD"];
-const FIELDS = ["status", "type", "project", "owner"] as const;
+const FIELDS = ["status", "type", "project", "owner", "host"] as const;
 type Field = (typeof FIELDS)[number];
 
 /** A term as written; `owner:me` is resolved against the caller later (toSpec). */
@@ -174,6 +174,9 @@ function fieldTerm(name: string, value: string, negated: boolean): QueryTerm {
     }
     case "project":
       return { field, value, negated };
+    case "host":
+      if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(value)) throw bad("host must be a host name");
+      return { field, value: value.toLowerCase(), negated };
     case "owner": {
       const owner = value.toLowerCase();
       if (owner !== "me" && !UUID_PATTERN.test(owner)) throw bad("owner must be me or a user id");

@@ -1,5 +1,6 @@
 /** SQL of the hosts aggregate: registration, state, disk usage, reservations, cleanup records. */
 import type { Sql, TransactionSql } from "./client.ts";
+import { claimOperations, type OperationClaim } from "./operations.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -161,4 +162,40 @@ export async function listCleanupActions(db: Db, limit: number, beforeId?: strin
      WHERE ${beforeId ? db`c.id < ${beforeId}` : db`true`}
      ORDER BY c.id DESC
      LIMIT ${limit}`;
+}
+
+/** Claims the operation and registers the host; `applied` false when the name or address is taken. */
+export async function applyHostRegister(
+  tx: TransactionSql,
+  c: OperationClaim,
+  h: NewHost,
+): Promise<{ claimed: boolean; applied: boolean }> {
+  const [row] = await tx<{ claimed: number; applied: number }[]>`
+    WITH ${claimOperations(tx, [c])}, ins AS (
+      INSERT INTO hosts (id, name, ssh_host, ssh_port, ssh_user, host_key, disk_limit_bytes)
+      SELECT ${h.id}, ${h.name}, ${h.sshHost}, ${h.sshPort}, ${h.sshUser ?? "root"}, ${h.hostKey},
+             ${h.diskLimitBytes ?? null}
+       WHERE EXISTS (SELECT 1 FROM op)
+      ON CONFLICT DO NOTHING
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM op)::int AS claimed, (SELECT count(*) FROM ins)::int AS applied`;
+  return { claimed: (row?.claimed ?? 0) > 0, applied: (row?.applied ?? 0) > 0 };
+}
+
+/** Claims the operation and drains or activates the host (an unreachable host stays so until it answers). */
+export async function applyHostSetState(
+  tx: TransactionSql,
+  c: OperationClaim,
+  h: { hostId: string; state: "draining" | "active" },
+): Promise<{ claimed: boolean; applied: boolean }> {
+  const [row] = await tx<{ claimed: number; applied: number }[]>`
+    WITH ${claimOperations(tx, [c])}, up AS (
+      UPDATE hosts SET state = CASE WHEN ${h.state} = 'active' AND state = 'unreachable' THEN state ELSE ${h.state} END,
+                       version = version + 1, updated_at = now()
+       WHERE id = ${h.hostId} AND EXISTS (SELECT 1 FROM op)
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM op)::int AS claimed, (SELECT count(*) FROM up)::int AS applied`;
+  return { claimed: (row?.claimed ?? 0) > 0, applied: (row?.applied ?? 0) > 0 };
 }

@@ -55,7 +55,7 @@ export async function beginRun(db: Db, jobId: string, owner: string): Promise<nu
   const [row] = await db<{ attempts: number }[]>`
     UPDATE job SET status = 'IN_PROGRESS', attempts = attempts + 1, started_at = coalesce(started_at, now()),
                    note = NULL, version = version + 1, updated_at = now()
-     WHERE id = ${jobId} AND ${holds(db, jobId, owner)}
+     WHERE id = ${jobId} AND status IN ('SCHEDULED', 'IN_PROGRESS') AND ${holds(db, jobId, owner)}
     RETURNING attempts`;
   if (!row) throw new LeaseLostError(jobId);
   return row.attempts;

@@ -16,6 +16,8 @@ export type JobSearchTerm =
   | { field: "project"; value: string; negated: boolean }
   /** The owner's user id. */
   | { field: "owner"; value: string; negated: boolean }
+  /** The name of the host the job runs (or ran) on. */
+  | { field: "host"; value: string; negated: boolean }
   /** Words (all of them) or a phrase in the error message. */
   | { field: "text"; value: string; phrase: boolean; negated: boolean };
 
@@ -83,6 +85,11 @@ function termSql(sql: Sql, t: JobSearchTerm): Fragment {
     case "owner":
       p = sql`j.user_id = ${t.value}::uuid`;
       break;
+    case "host":
+      // Hosts are few: the name becomes an id once, and the negation keeps jobs with no host.
+      return t.negated
+        ? sql`(j.host_id IS DISTINCT FROM (SELECT h.id FROM hosts h WHERE h.name = ${t.value.toLowerCase()}))`
+        : sql`(j.host_id = (SELECT h.id FROM hosts h WHERE h.name = ${t.value.toLowerCase()}))`;
     case "text": {
       const words = searchWords(t.value);
       p = t.phrase
@@ -135,9 +142,11 @@ export async function searchJobRows(sql: Sql, spec: JobSearchSpec, limit: number
     SELECT j.id::text, j.type, j.status, j.step, j.user_id::text, u.name AS owner_name, u.email AS owner_email,
            j.workspace_id::text, w.project_name, w.image, j.operation_id, j.attempts, j.error_code,
            j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text,
+           j.host_id::text, (SELECT h.name FROM hosts h WHERE h.id = j.host_id) AS host_name,
            to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
       FROM (SELECT j.id, j.type, j.status, j.step, j.user_id, j.workspace_id, j.operation_id, j.attempts,
-                   j.error_code, j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version
+                   j.error_code, j.error_message, j.created_at, j.updated_at, j.started_at, j.finished_at, j.version,
+                   j.host_id
               ${matchingJobs(sql, sql`${where} ${after}`)}
              ORDER BY ${order}
              LIMIT ${limit}) j

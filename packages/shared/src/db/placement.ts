@@ -4,6 +4,7 @@
  */
 import type { Sql, TransactionSql } from "./client.ts";
 import type { HostState } from "./hosts.ts";
+import { LeaseLostError } from "./job-runs.ts";
 
 type Db = Sql | TransactionSql;
 
@@ -30,6 +31,9 @@ export async function placeWithReservation(
   choose: (hosts: PlacementCandidate[]) => string | null,
 ): Promise<{ hostId: string | null; candidates: PlacementCandidate[] }> {
   return sql.begin(async (tx) => {
+    // A job canceled meanwhile is placed nowhere (and holds nothing).
+    const [job] = await tx<{ status: string }[]>`SELECT status FROM job WHERE id = ${o.jobId} FOR UPDATE`;
+    if (job?.status !== "SCHEDULED" && job?.status !== "IN_PROGRESS") throw new LeaseLostError(o.jobId);
     const rows = await tx<
       {
         id: string;

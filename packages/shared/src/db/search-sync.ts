@@ -27,6 +27,8 @@ export interface SearchSyncRow {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  host_id: string | null;
+  host_name: string | null;
   /** bigint as text: exact whatever its size; es-sync converts it. */
   version: string;
 }
@@ -34,7 +36,8 @@ export interface SearchSyncRow {
 const SYNC_COLUMNS = `
   j.id::text, j.type, j.status, j.step, j.user_id::text, u.name AS owner_name, u.email AS owner_email,
   j.workspace_id::text, w.project_name, w.image, j.operation_id, j.attempts, j.error_code, j.error_message,
-  j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text`;
+  j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text,
+  j.host_id::text, (SELECT h.name FROM hosts h WHERE h.id = j.host_id) AS host_name`;
 
 /** The current rows of `ids` (absent ids were deleted), in one query per batch. */
 export async function loadSearchSyncRows(db: Db, ids: readonly string[]): Promise<SearchSyncRow[]> {

@@ -27,7 +27,36 @@ export const WorkspaceDelete = Type.Object({
   workspaceId: Uuid,
   jobId: Uuid,
 });
-export const Command = Type.Union([UserCreate, WorkspaceCreate, WorkspaceDelete]);
+/** Cancels a workspace job; `userId` is the acting user (null: the admin, who may cancel any). */
+export const JobCancel = Type.Object({
+  type: Type.Literal("job.cancel"),
+  jobId: Uuid,
+  userId: Type.Union([Uuid, Type.Null()]),
+});
+export const HostRegister = Type.Object({
+  type: Type.Literal("host.register"),
+  hostId: Uuid,
+  name: Type.String(),
+  sshHost: Type.String(),
+  sshPort: Type.Integer(),
+  sshUser: Type.String(),
+  hostKey: Type.String(),
+  diskLimitBytes: Type.Union([Type.Integer(), Type.Null()]),
+});
+/** Drain (no new placements) or activate a host. */
+export const HostSetState = Type.Object({
+  type: Type.Literal("host.set_state"),
+  hostId: Uuid,
+  state: Type.Union([Type.Literal("draining"), Type.Literal("active")]),
+});
+export const Command = Type.Union([
+  UserCreate,
+  WorkspaceCreate,
+  WorkspaceDelete,
+  JobCancel,
+  HostRegister,
+  HostSetState,
+]);
 export type Command = Static<typeof Command>;
 export type CommandType = Command["type"];
 
@@ -63,6 +92,11 @@ export function entityOf(command: Command): { entity: Entity; table: string; id:
     case "workspace.create":
     case "workspace.delete":
       return { entity: "workspaces", table: "workspace", id: command.workspaceId };
+    case "job.cancel":
+      return { entity: "workspaces", table: "job", id: command.jobId };
+    case "host.register":
+    case "host.set_state":
+      return { entity: "hosts", table: "hosts", id: command.hostId };
   }
 }
 
@@ -89,5 +123,10 @@ export function acceptedBody(envelope: Envelope, tokenSecret: string): Record<st
       return { ...base, workspaceId: c.workspaceId, jobId: c.jobId };
     case "workspace.delete":
       return { ...base, workspaceId: c.workspaceId, jobId: c.jobId };
+    case "job.cancel":
+      return { ...base, jobId: c.jobId };
+    case "host.register":
+    case "host.set_state":
+      return { ...base, hostId: c.hostId };
   }
 }

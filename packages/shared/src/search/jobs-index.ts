@@ -26,6 +26,8 @@ export interface JobDocument {
   projectName: string | null;
   image: string | null;
   operationId: string | null;
+  hostId: string | null;
+  hostName: string | null;
   attempts: number;
   errorCode: string | null;
   errorMessage: string | null;
@@ -61,6 +63,8 @@ export const JOBS_MAPPINGS = {
     projectName: { type: "keyword", ignore_above: 256, fields: { text: { type: "text", analyzer: "standard" } } },
     image: keyword,
     operationId: keyword,
+    hostId: keyword,
+    hostName: caseless,
     attempts: { type: "integer" },
     errorCode: caseless,
     errorMessage: { type: "text", analyzer: "standard" },
@@ -131,7 +135,11 @@ export async function pointJobsAlias(client: Client, index: string, alias = JOBS
  */
 export async function ensureJobsIndex(client: Client, alias = JOBS_ALIAS): Promise<string> {
   const [current] = await aliasTargets(client, alias);
-  if (current) return current;
+  if (current) {
+    // Fields added since the index was built (additive changes only; others bump the version).
+    await client.indices.putMapping({ index: current, properties: JOBS_MAPPINGS.properties });
+    return current;
+  }
   const index = `${alias}-v${JOBS_MAPPING_VERSION}`;
   await createJobsIndex(client, index);
   await pointJobsAlias(client, index, alias);
