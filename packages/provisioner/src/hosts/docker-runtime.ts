@@ -3,6 +3,7 @@
  * run commands in, removed; and what Docker holds on disk. Everything goes over the host's one
  * pooled SSH connection, and every call is bounded in time.
  */
+import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { HostUnreachableError, type SshConnection } from "./ssh-connection.ts";
 
@@ -197,13 +198,33 @@ export class DockerRuntime {
   }
 
   /**
-   * Runs a shell script in the container as root (over the host's Docker CLI on the same SSH
-   * connection); its exit code and output.
+   * Runs a shell script in the container as root, through the Docker API's exec (its output
+   * demultiplexed from the hijacked stream); its exit code and output. Bounded like every call.
    */
   async exec(id: string, script: string): Promise<{ code: number; output: string }> {
-    const quoted = `'${script.replace(/'/g, `'\\''`)}'`;
-    const r = await this.ssh.run(`docker exec ${id} /bin/sh -c ${quoted}`, this.timeoutMs);
-    return { code: r.code, output: `${r.stdout}${r.stderr}`.trim() };
+    return this.#call("exec in container", async (abortSignal) => {
+      const container = this.docker.getContainer(id);
+      const exec = await container.exec({
+        Cmd: ["/bin/sh", "-c", script],
+        AttachStdout: true,
+        AttachStderr: true,
+        abortSignal,
+      } as Docker.ExecCreateOptions);
+      const stream = await exec.start({ hijack: true, stdin: false });
+      let output = "";
+      const sink = new PassThrough();
+      sink.on("data", (chunk: Buffer) => {
+        if (output.length < 64_000) output += chunk.toString();
+      });
+      this.docker.modem.demuxStream(stream, sink, sink);
+      await new Promise<void>((resolve, reject) => {
+        stream.once("end", () => resolve());
+        stream.once("close", () => resolve());
+        stream.once("error", reject);
+      });
+      const info = (await exec.inspect({ abortSignal } as never)) as unknown as Docker.ExecInspectInfo;
+      return { code: info.ExitCode ?? -1, output: output.trim() };
+    });
   }
 
   /** Bytes Docker holds on this host: image layers, containers' writable layers, volumes. */
