@@ -142,7 +142,7 @@ test("external versions: an older or equal version is refused, a newer one wins"
 
   // The strict mapping refuses fields es-sync did not declare.
   const stray = await client.bulk({
-    operations: [{ index: { _index: index, _id: randomUUID() } }, { ...job("j1", {}), hostName: "h1" }],
+    operations: [{ index: { _index: index, _id: randomUUID() } }, { ...job("j1", {}), nodeName: "h1" }],
   });
   expect(stray.items[0]?.index?.error?.type).toBe("strict_dynamic_mapping_exception");
 });

@@ -129,7 +129,7 @@ describe("a workspace's life", () => {
       { token: ada.token },
     );
     expect(r.status).toBe(202);
-    const stream = await fetch(`${p.stack.readApi.url}/status/${r.body.operationId}/events`, {
+    const stream = await fetch(`${p.stack.readApi.url}/status/${r.body.operationId}/events?follow=job`, {
       headers: { authorization: `Bearer ${ada.token}` },
       signal: AbortSignal.timeout(60_000),
     });

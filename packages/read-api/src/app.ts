@@ -97,10 +97,16 @@ export function createApp(d: ReadApiDeps) {
   }
 
   /**
-   * Server-sent events: the current status at once, then every change until it is final — and
-   * then, while the operation's job runs, every move of the job (its status and step).
+   * Server-sent events: the current status at once, then every change until it is final; with
+   * `followJob`, then every move of the operation's job (its status and step) until it ends too.
    */
-  function events(id: string, principal: Principal, first: OperationView, signal: AbortSignal): Response {
+  function events(
+    id: string,
+    principal: Principal,
+    first: OperationView,
+    signal: AbortSignal,
+    followJob: boolean,
+  ): Response {
     const encoder = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       start: async (controller) => {
@@ -111,7 +117,7 @@ export function createApp(d: ReadApiDeps) {
         send(view);
         try {
           const moving = (v: OperationView) =>
-            !isTerminal(v.status) || (v.job !== undefined && !isTerminalJob(v.job.status as JobStatus));
+            !isTerminal(v.status) || (followJob && v.job !== undefined && !isTerminalJob(v.job.status as JobStatus));
           const same = (a: OperationView, b: OperationView) =>
             a.status === b.status && a.job?.status === b.job?.status && a.job?.step === b.job?.step;
           while (moving(view) && !signal.aborted) {
@@ -149,11 +155,16 @@ export function createApp(d: ReadApiDeps) {
         query.wait === undefined,
       ),
     )
-    .get("/status/:operationId/events", ({ request, params }) =>
+    .get("/status/:operationId/events", ({ request, params, query }) =>
       read(
         "/status/:operationId/events",
         request,
-        async (p) => events(params.operationId, p, await statusOrThrow(params.operationId, p), request.signal),
+        async (p) => {
+          const follow = query.follow;
+          if (follow !== undefined && follow !== "job") throw problems.badRequest("follow may only be job");
+          const first = await statusOrThrow(params.operationId, p);
+          return events(params.operationId, p, first, request.signal, follow === "job");
+        },
         false,
       ),
     )
