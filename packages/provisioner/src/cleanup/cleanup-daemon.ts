@@ -72,9 +72,17 @@ export class CleanupDaemon {
       const wsId = c.labels[LABELS.workspace] ?? "";
       const reason = orphanReason(c, byId.get(wsId) ?? null, Date.now(), this.o.graceMs);
       if (!reason) continue;
+      // Dry run: each orphan is reported once, not again on every sweep.
+      if (this.o.dryRun && (await this.#reported(c.id))) continue;
       actions.push(await this.#act(host, c, wsId, reason));
     }
     return actions;
+  }
+
+  async #reported(containerId: string): Promise<boolean> {
+    const rows = await this.sql`
+      SELECT 1 FROM cleanup_action WHERE container_id = ${containerId} AND action = 'would_remove' LIMIT 1`;
+    return rows.length > 0;
   }
 
   async #act(host: PooledHost, c: ManagedContainer, workspaceId: string, reason: string) {

@@ -67,7 +67,12 @@ export class SshConnection {
         resolve(client);
       });
       client.once("error", fail);
-      client.once("close", () => this.#drop(client));
+      // A close before `ready` (without an error) must not leave callers waiting: ssh2 clears its
+      // readyTimeout on close. After `ready` this reject is a no-op.
+      client.once("close", () => {
+        this.#drop(client);
+        reject(new HostUnreachableError(t.name, `ssh ${t.host}:${t.port}: connection closed during the handshake`));
+      });
       client.connect({
         host: t.host,
         port: t.port,
@@ -99,14 +104,23 @@ export class SshConnection {
   }
 
   async #slot(signal: AbortSignal): Promise<() => void> {
+    const busy = () => new HostUnreachableError(this.target.name, "every channel is busy: timed out waiting for one");
     while (this.#open >= MAX_CHANNELS) {
-      if (signal.aborted)
-        throw new HostUnreachableError(this.target.name, "every channel is busy: timed out waiting for one");
-      await new Promise<void>((r) => {
-        this.#waiting.push(r);
-        signal.addEventListener("abort", () => r(), { once: true });
+      if (signal.aborted) throw busy();
+      await new Promise<void>((resolve) => {
+        // Woken by a release or by the deadline; either way it leaves the queue, so a release
+        // never wakes a waiter that already gave up.
+        const wake = () => {
+          signal.removeEventListener("abort", wake);
+          const at = this.#waiting.indexOf(wake);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          resolve();
+        };
+        this.#waiting.push(wake);
+        signal.addEventListener("abort", wake, { once: true });
       });
     }
+    if (signal.aborted) throw busy();
     this.#open++;
     let released = false;
     return () => {
@@ -117,27 +131,51 @@ export class SshConnection {
     };
   }
 
-  /** Opens an exec channel for `command`; the slot is freed when the channel closes. */
-  async #channel(command: string, signal: AbortSignal): Promise<ClientChannel> {
+  /**
+   * Opens a channel with `open` under a slot, bounded by `signal`; the slot is freed when the
+   * channel closes. A channel that arrives after the deadline is closed at once, never leaked.
+   */
+  async #openChannel(
+    what: string,
+    signal: AbortSignal,
+    open: (client: Client, done: (err: Error | undefined, ch: ClientChannel) => void) => void,
+  ): Promise<ClientChannel> {
     const release = await this.#slot(signal);
     try {
       const client = await this.connection();
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        const onAbort = () =>
-          reject(new HostUnreachableError(this.target.name, `no channel for ${command}: timed out`));
+      return await new Promise<ClientChannel>((resolve, reject) => {
+        let settled = false;
+        const onAbort = () => {
+          if (settled) return;
+          settled = true;
+          reject(new HostUnreachableError(this.target.name, `${what}: no channel in time`));
+        };
+        if (signal.aborted) return onAbort();
         signal.addEventListener("abort", onAbort, { once: true });
-        client.exec(command, (err, ch) => {
+        open(client, (err, ch) => {
           signal.removeEventListener("abort", onAbort);
-          if (err) reject(new HostUnreachableError(this.target.name, `exec refused: ${err.message}`, { cause: err }));
-          else resolve(ch);
+          if (settled) {
+            ch?.close();
+            return;
+          }
+          settled = true;
+          if (err) {
+            reject(new HostUnreachableError(this.target.name, `${what} refused: ${err.message}`, { cause: err }));
+            return;
+          }
+          ch.once("close", release);
+          resolve(ch);
         });
       });
-      channel.once("close", release);
-      return channel;
     } catch (err) {
       release();
       throw err;
     }
+  }
+
+  /** An exec channel running `command`. */
+  #channel(command: string, signal: AbortSignal): Promise<ClientChannel> {
+    return this.#openChannel(`exec ${command.slice(0, 60)}`, signal, (client, done) => client.exec(command, done));
   }
 
   /** Runs a command on the host; its exit code and output. Bounded by `timeoutMs`. */
@@ -151,7 +189,8 @@ export class SshConnection {
         channel.close();
         reject(new HostUnreachableError(this.target.name, `${command}: no answer in ${timeoutMs} ms`));
       };
-      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
       channel.on("data", (d: Buffer) => {
         stdout += d.toString();
       });
@@ -187,27 +226,9 @@ export class SshConnection {
   /** A channel on this connection to the host's dockerd socket. */
   async #dockerChannel(signal: AbortSignal, timeoutMs: number): Promise<ClientChannel> {
     const path = await this.#socketPath(timeoutMs);
-    const release = await this.#slot(signal);
-    try {
-      const client = await this.connection();
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        const onAbort = () => reject(new HostUnreachableError(this.target.name, "no channel to dockerd: timed out"));
-        signal.addEventListener("abort", onAbort, { once: true });
-        client.openssh_forwardOutStreamLocal(path, (err, ch) => {
-          signal.removeEventListener("abort", onAbort);
-          if (err)
-            reject(
-              new HostUnreachableError(this.target.name, `dockerd socket refused: ${err.message}`, { cause: err }),
-            );
-          else resolve(ch);
-        });
-      });
-      channel.once("close", release);
-      return channel;
-    } catch (err) {
-      release();
-      throw err;
-    }
+    return this.#openChannel("dockerd socket", signal, (client, done) =>
+      client.openssh_forwardOutStreamLocal(path, done),
+    );
   }
 
   /**

@@ -52,6 +52,9 @@ export interface RunnerOptions {
 
 type StepFn = (d: StepDeps, job: ClaimedJob) => Promise<string>;
 
+/** A claimed job and the lease owner of this run (one token per run, so two workers of one process never pass each other's fence). */
+type Run = ClaimedJob & { owner: string };
+
 function plan(job: ClaimedJob): Array<[StepName, StepFn]> {
   return job.type === "WORKSPACE_CREATE"
     ? CREATE_STEPS.map((s) => [s, createSteps[s]])
@@ -83,9 +86,11 @@ export class JobRunner {
 
   async #work(worker: number): Promise<void> {
     while (!this.#stopping) {
-      let job: ClaimedJob | null = null;
+      let job: Run | null = null;
       try {
-        job = await claimJob(this.sql, this.o.owner, this.o.leaseMs);
+        const owner = `${this.o.owner}/${crypto.randomUUID().slice(0, 8)}`;
+        const claimed = await claimJob(this.sql, owner, this.o.leaseMs);
+        job = claimed ? { ...claimed, owner } : null;
       } catch (err) {
         this.log.warn({ event: "claim.failed", worker, err });
       }
@@ -106,11 +111,11 @@ export class JobRunner {
   }
 
   /** Runs one claimed job to its end, a hold, or the loss of its lease. */
-  async run(job: ClaimedJob): Promise<void> {
-    const log = this.log.child({ jobId: job.id, type: job.type, owner: this.o.owner });
+  async run(job: Run): Promise<void> {
+    const log = this.log.child({ jobId: job.id, type: job.type, owner: job.owner });
     const heartbeat = setInterval(
       () => {
-        renewLease(this.sql, job.id, this.o.owner, this.o.leaseMs)
+        renewLease(this.sql, job.id, job.owner, this.o.leaseMs)
           .then((held) => {
             if (!held) log.warn({ event: "job.lease_lost" });
           })
@@ -132,7 +137,7 @@ export class JobRunner {
     }
   }
 
-  async #run(job: ClaimedJob, log: Logger): Promise<void> {
+  async #run(job: Run, log: Logger): Promise<void> {
     const steps = plan(job);
     let placed: string | null = null;
     // A scheduled create first looks for a host; finding none changes nothing but its note.
@@ -144,13 +149,13 @@ export class JobRunner {
       } catch (err) {
         log.info({ event: "step.failed", step: "place", waiting: err instanceof NoRoomError });
         if (!(err instanceof NoRoomError)) throw err;
-        await waitForHost(this.sql, job.id, this.o.owner, err.note, this.o.placementRetryMs);
+        await waitForHost(this.sql, job.id, job.owner, err.note, this.o.placementRetryMs);
         this.metrics.jobs.inc({ type: job.type, outcome: "waiting" });
         if (job.note !== err.note) log.info({ event: "job.waiting_for_host", note: err.note });
         return;
       }
     }
-    const attempt = await beginRun(this.sql, job.id, this.o.owner);
+    const attempt = await beginRun(this.sql, job.id, job.owner);
     job.attempts = attempt;
     log.info({ event: job.status === "IN_PROGRESS" ? "job.resumed" : "job.started", attempt });
     const records = new Map(
@@ -171,8 +176,8 @@ export class JobRunner {
       );
     }
     if (placed) {
-      await setStep(this.sql, job.id, this.o.owner, "place", "running");
-      await setStep(this.sql, job.id, this.o.owner, "place", "done", placed);
+      await setStep(this.sql, job.id, job.owner, "place", "running");
+      await setStep(this.sql, job.id, job.owner, "place", "done", placed);
       log.info({ event: "step.done", step: "place", message: placed });
       records.delete("place");
     }
@@ -183,22 +188,15 @@ export class JobRunner {
         return this.#cancel(job, name);
       }
       if (this.#stopping) {
-        return holdJob(this.sql, job.id, this.o.owner, 0, "its provisioner stopped; another resumes it", "IN_PROGRESS");
+        return holdJob(this.sql, job.id, job.owner, 0, "its provisioner stopped; another resumes it", "IN_PROGRESS");
       }
-      await setStep(this.sql, job.id, this.o.owner, name, "running");
+      await setStep(this.sql, job.id, job.owner, name, "running");
       const started = performance.now();
       log.info({ event: "step.started", step: name });
       try {
         const message = await fn(this.deps, job);
         await this.#faultHang(name, log);
-        await setStep(
-          this.sql,
-          job.id,
-          this.o.owner,
-          name,
-          message.startsWith("skipped") ? "skipped" : "done",
-          message,
-        );
+        await setStep(this.sql, job.id, job.owner, name, message.startsWith("skipped") ? "skipped" : "done", message);
         this.metrics.steps.observe({ step: name, outcome: "done" }, (performance.now() - started) / 1000);
         log.info({ event: "step.done", step: name, ms: Math.round(performance.now() - started), message });
       } catch (err) {
@@ -218,12 +216,12 @@ export class JobRunner {
     await new Promise(() => {});
   }
 
-  async #onFailure(job: ClaimedJob, step: StepName, err: unknown, log: Logger): Promise<void> {
+  async #onFailure(job: Run, step: StepName, err: unknown, log: Logger): Promise<void> {
     if (err instanceof LeaseLostError) throw err;
     if (err instanceof NoRoomError) {
       // A resumed job re-placing after its host failed: back to SCHEDULED, waiting for a host.
-      await setStep(this.sql, job.id, this.o.owner, step, "pending", err.note);
-      await holdJob(this.sql, job.id, this.o.owner, this.o.placementRetryMs, err.note, "SCHEDULED");
+      await setStep(this.sql, job.id, job.owner, step, "pending", err.note);
+      await holdJob(this.sql, job.id, job.owner, this.o.placementRetryMs, err.note, "SCHEDULED");
       this.metrics.jobs.inc({ type: job.type, outcome: "waiting" });
       log.info({ event: "job.waiting_for_host", note: err.note });
       return;
@@ -242,11 +240,19 @@ export class JobRunner {
         job.type === "WORKSPACE_CREATE" &&
         (step === "place" ||
           (step === "container_create" && !(await getPlacement(this.sql, job.workspace_id))?.container_id));
-      if (replace) await unplace(this.sql, job.id, job.workspace_id);
       const note = `${err.message}; retrying in ${Math.round(delay / 1000)} s${replace ? " (may be placed on another host)" : ""}`;
-      await setStep(this.sql, job.id, this.o.owner, replace ? "place" : step, "pending", note);
-      if (replace && step !== "place") await setStep(this.sql, job.id, this.o.owner, step, "pending", note);
-      await holdJob(this.sql, job.id, this.o.owner, delay, note, "IN_PROGRESS");
+      if (replace) {
+        await unplace(this.sql, {
+          jobId: job.id,
+          workspaceId: job.workspace_id,
+          owner: job.owner,
+          steps: ["place", step],
+          note,
+        });
+      } else {
+        await setStep(this.sql, job.id, job.owner, step, "pending", note);
+      }
+      await holdJob(this.sql, job.id, job.owner, delay, note, "IN_PROGRESS");
       this.metrics.jobs.inc({ type: job.type, outcome: "retried" });
       log.warn({ event: "job.retry_scheduled", step, delayMs: delay, replace, err: err.message });
       return;
@@ -260,8 +266,8 @@ export class JobRunner {
   }
 
   /** A failure for good: the step recorded, what the create made undone, the job FAILED. */
-  async #fail(job: ClaimedJob, step: StepName | null, code: string, message: string): Promise<void> {
-    if (step) await setStep(this.sql, job.id, this.o.owner, step, "failed", message);
+  async #fail(job: Run, step: StepName | null, code: string, message: string): Promise<void> {
+    if (step) await setStep(this.sql, job.id, job.owner, step, "failed", message);
     const undone = job.type === "WORKSPACE_CREATE" ? await compensateCreate(this.deps, job) : null;
     const full = undone ? `${message} (compensated: ${undone})` : message;
     // A delete that fails leaves its workspace FAILED: still listed, and deletable again.
@@ -269,17 +275,21 @@ export class JobRunner {
     this.log.warn({ event: "job.failed", jobId: job.id, code, message: full });
   }
 
-  async #cancel(job: ClaimedJob, at: StepName): Promise<void> {
+  async #cancel(job: Run, at: StepName): Promise<void> {
     const undone = await compensateCreate(this.deps, job);
-    await setStep(this.sql, job.id, this.o.owner, at, "skipped", "canceled before this step");
+    await setStep(this.sql, job.id, job.owner, at, "skipped", "canceled before this step");
     await this.#end(job, { status: "CANCELED", message: `canceled before ${at}; ${undone}` }, "DELETED");
     this.log.info({ event: "job.canceled", jobId: job.id, at });
   }
 
-  async #end(job: ClaimedJob, end: JobEnd, workspaceStatus: "RUNNING" | "FAILED" | "DELETED"): Promise<void> {
+  async #end(job: Run, end: JobEnd, workspaceStatus: "RUNNING" | "FAILED" | "DELETED"): Promise<void> {
     const hostId = (await this.sql<{ host_id: string | null }[]>`SELECT host_id::text FROM job WHERE id = ${job.id}`)[0]
       ?.host_id;
-    await finishJob(this.sql, job.id, this.o.owner, end, { id: job.workspace_id, status: workspaceStatus });
+    await finishJob(this.sql, job.id, job.owner, end, {
+      id: job.workspace_id,
+      status: workspaceStatus,
+      ofCreate: job.type === "WORKSPACE_CREATE",
+    });
     this.metrics.jobs.inc({ type: job.type, outcome: end.status.toLowerCase() });
     if (hostId) void this.disk.refresh(hostId).catch(() => {});
   }

@@ -68,7 +68,9 @@ export const containerName = (workspaceId: string) => `a4c-${workspaceId}`;
 
 export function hostnameFor(project: string, workspaceId: string, hostName: string, domain: string): string {
   // The random end of the id: a UUIDv7 begins with its creation time, shared by ids made together.
-  return `${project}-${workspaceId.replace(/-/g, "").slice(-8)}.${hostName}.${domain}`;
+  // A DNS label (and a Linux hostname) holds at most 63 characters: the project part gives way.
+  const label = `${project.slice(0, 54).replace(/-+$/, "")}-${workspaceId.replace(/-/g, "").slice(-8)}`;
+  return `${label}.${hostName}.${domain}`;
 }
 
 export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, job: ClaimedJob) => Promise<StepResult>> =

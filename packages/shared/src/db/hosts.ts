@@ -29,7 +29,8 @@ export interface HostRow {
 
 const HOST_COLUMNS = `h.id::text, h.name, h.ssh_host, h.ssh_port, h.ssh_user, h.host_key, h.state,
   h.disk_limit_bytes::text, h.used_bytes::text, h.total_bytes::text, h.fs_free_bytes::text,
-  ((SELECT coalesce(sum(r.bytes), 0) FROM host_reservation r WHERE r.host_id = h.id)
+  ((SELECT coalesce(sum(r.bytes), 0) FROM host_reservation r JOIN job j ON j.id = r.job_id
+     WHERE r.host_id = h.id AND j.status IN ('SCHEDULED', 'IN_PROGRESS'))
    + (SELECT coalesce(sum(w.disk_bytes), 0) FROM workspace w
        WHERE w.host_id = h.id AND w.status IN ('CREATING', 'RUNNING', 'DELETING')))::text AS reserved_bytes,
   (SELECT count(*) FROM workspace w WHERE w.host_id = h.id AND w.status IN ('CREATING', 'RUNNING', 'DELETING'))::int

@@ -36,17 +36,23 @@ export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promis
        WHERE j.status IN ('SCHEDULED', 'IN_PROGRESS')
          AND j.type IN ('WORKSPACE_CREATE', 'WORKSPACE_DELETE')
          AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.job_id = j.id AND l.expires_at > now())
+         -- (created_at, id): a create and a delete applied in one transaction share created_at;
+         -- their UUIDv7 ids keep the order they were asked in.
          AND NOT EXISTS (SELECT 1 FROM job o
-                          WHERE o.workspace_id = j.workspace_id AND o.created_at < j.created_at
+                          WHERE o.workspace_id = j.workspace_id AND (o.created_at, o.id) < (j.created_at, j.id)
                             AND o.status IN ('SCHEDULED', 'IN_PROGRESS'))
        ORDER BY j.created_at
        LIMIT 1
        FOR UPDATE OF j SKIP LOCKED`;
     if (!next) return null;
-    await tx`
+    // The lease is taken only if it is still free on its newest row: another claimer may have
+    // committed after this statement's snapshot (the job row itself is not changed by a claim).
+    const [leased] = await tx`
       INSERT INTO job_lease (job_id, owner, expires_at) VALUES (${next.id}, ${owner}, now() + ${leaseMs} * interval '1 ms')
-      ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, renewed_at = now()`;
-    return next;
+      ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, renewed_at = now()
+        WHERE job_lease.expires_at <= now()
+      RETURNING job_id`;
+    return leased ? next : null;
   });
 }
 
@@ -80,7 +86,7 @@ export async function waitForHost(
     if (!held) throw new LeaseLostError(jobId);
     const [changed] = await tx`
       UPDATE job SET note = ${note}, step = 'place', version = version + 1, updated_at = now()
-       WHERE id = ${jobId} AND note IS DISTINCT FROM ${note}
+       WHERE id = ${jobId} AND status = 'SCHEDULED' AND note IS DISTINCT FROM ${note}
       RETURNING id`;
     if (changed) {
       await tx`UPDATE job_step SET status = 'pending', message = ${note} WHERE job_id = ${jobId} AND name = 'place'`;
@@ -97,9 +103,12 @@ export async function renewLease(db: Db, jobId: string, owner: string, leaseMs: 
   return rows.length > 0;
 }
 
-/** The fencing condition: `owner` still holds the job's lease. */
+/**
+ * The fencing condition: `owner` still holds the job's lease. The lease row is locked (FOR SHARE)
+ * until the caller's transaction ends, so a takeover cannot slip in between the check and the write.
+ */
 const holds = (db: Db, jobId: string, owner: string) =>
-  db`EXISTS (SELECT 1 FROM job_lease WHERE job_id = ${jobId} AND owner = ${owner})`;
+  db`EXISTS (SELECT 1 FROM job_lease WHERE job_id = ${jobId} AND owner = ${owner} FOR SHARE)`;
 
 export class LeaseLostError extends Error {
   constructor(readonly jobId: string) {
@@ -201,7 +210,7 @@ export async function finishJob(
   jobId: string,
   owner: string,
   end: JobEnd,
-  workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED" },
+  workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED"; ofCreate: boolean },
 ): Promise<void> {
   await sql.begin(async (tx) => {
     const code = end.status === "FAILED" ? end.code : end.status === "CANCELED" ? "canceled" : null;
@@ -217,7 +226,9 @@ export async function finishJob(
     await tx`
       UPDATE workspace
          -- A delete asked for while the create ran keeps the workspace DELETING: its job comes next.
-         SET status = CASE WHEN status = 'DELETING' AND ${workspace.status} <> 'DELETED' THEN 'DELETING'
+         -- A deleted workspace stays deleted.
+         SET status = CASE WHEN status = 'DELETED' THEN 'DELETED'
+                           WHEN ${workspace.ofCreate} AND status = 'DELETING' THEN 'DELETING'
                            ELSE ${workspace.status} END,
              disk_bytes = CASE WHEN ${freeAddress} THEN NULL
                                ELSE (SELECT bytes FROM host_reservation WHERE job_id = ${jobId}) END,

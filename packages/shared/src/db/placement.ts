@@ -49,7 +49,8 @@ export async function placeWithReservation(
     // Held: reservations of placements in flight, and the disk of workspaces that run.
     const reserved = await tx<{ host_id: string; bytes: string }[]>`
       SELECT host_id::text, sum(bytes)::text AS bytes FROM (
-        SELECT host_id, bytes FROM host_reservation WHERE job_id <> ${o.jobId}
+        SELECT r.host_id, r.bytes FROM host_reservation r JOIN job j ON j.id = r.job_id
+         WHERE r.job_id <> ${o.jobId} AND j.status IN ('SCHEDULED', 'IN_PROGRESS')
         UNION ALL
         SELECT host_id, disk_bytes FROM workspace
          WHERE host_id IS NOT NULL AND disk_bytes IS NOT NULL AND status IN ('CREATING', 'RUNNING', 'DELETING')
@@ -78,9 +79,20 @@ export async function placeWithReservation(
   });
 }
 
-/** Forgets a placement that made nothing (the host failed before a container existed). */
-export async function unplace(sql: Sql, jobId: string, workspaceId: string): Promise<void> {
+/**
+ * Forgets a placement that made nothing (the host failed before a container existed), and sets
+ * `steps` back to pending with `note`, in one transaction fenced by `owner`'s lease.
+ */
+export async function unplace(
+  sql: Sql,
+  o: { jobId: string; workspaceId: string; owner: string; steps: string[]; note: string },
+): Promise<void> {
+  const { jobId, workspaceId } = o;
   await sql.begin(async (tx) => {
+    const [held] = await tx`SELECT 1 FROM job_lease WHERE job_id = ${jobId} AND owner = ${o.owner} FOR UPDATE`;
+    if (!held) throw new LeaseLostError(jobId);
+    await tx`UPDATE job_step SET status = 'pending', message = ${o.note}, finished_at = NULL
+              WHERE job_id = ${jobId} AND name = ANY(${o.steps})`;
     await tx`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
     await tx`UPDATE job SET host_id = NULL, version = version + 1, updated_at = now() WHERE id = ${jobId}`;
     await tx`UPDATE workspace SET host_id = NULL, version = version + 1, updated_at = now() WHERE id = ${workspaceId}`;
