@@ -228,16 +228,31 @@ describe("the cleanup daemon", () => {
 });
 
 test("GET /v1/hosts shows each host's state, disk and workspaces (admin only)", async () => {
-  const r = await fetch(`${p.stack.readApi.url}/v1/hosts`, {
-    headers: { authorization: `Bearer ${p.stack.adminToken}` },
-  });
-  const { items } = (await r.json()) as {
-    items: Array<{ name: string; state: string; disk: { usedBytes: number; totalBytes: number }; workspaces: number }>;
+  const provisioner = await p.provisioner();
+  await provisioner.start();
+  type HostView = {
+    name: string;
+    state: string;
+    disk: { usedBytes: number; totalBytes: number; reservedBytes: number; usedPercent: number | null };
+    workspaces: number;
   };
-  expect(items.map((h) => h.name)).toEqual(["host-1", "host-2", "host-3"]);
-  for (const h of items) {
-    expect(h.state).toBe("active");
-    expect(h.disk.totalBytes).toBeGreaterThan(0);
-    expect(h.disk.usedBytes).toBeGreaterThan(0);
+  const hosts = async (token: string) =>
+    fetch(`${p.stack.readApi.url}/v1/hosts`, { headers: { authorization: `Bearer ${token}` } });
+  try {
+    let items: HostView[] = [];
+    // The provisioner reads every host's disk at start.
+    await until("every host's disk read", async () => {
+      items = (await (await hosts(p.stack.adminToken)).json()) as HostView[];
+      return items.length === 3 && items.every((h) => h.disk.totalBytes > 0);
+    });
+    expect(items.map((h) => h.name)).toEqual(["host-1", "host-2", "host-3"]);
+    for (const h of items) {
+      expect(h.state).toBe("active");
+      expect(h.disk.usedBytes).toBeGreaterThan(0);
+      expect(h.disk.usedPercent).toBeGreaterThanOrEqual(0);
+    }
+    expect((await hosts(user.token)).status).toBe(403);
+  } finally {
+    await provisioner.stop();
   }
-});
+}, 60_000);

@@ -213,7 +213,8 @@ export function createApp(d: ReadApiDeps) {
     .get("/v1/hosts", ({ request }) =>
       read("/v1/hosts", request, async (p) => {
         if (p.kind !== "admin") throw problems.forbidden("only the admin may list hosts");
-        return Response.json({ items: await d.operators.hosts() }, { headers: { "cache-control": "no-store" } });
+        // The contract's shape: the hosts themselves, as an array (there are few).
+        return Response.json(await d.operators.hosts(), { headers: { "cache-control": "no-store" } });
       }),
     )
     .get("/v1/cleanup/actions", ({ request }) =>
