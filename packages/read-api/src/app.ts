@@ -121,8 +121,9 @@ export function createApp(d: ReadApiDeps) {
           const same = (a: OperationView, b: OperationView) =>
             a.status === b.status && a.job?.status === b.job?.status && a.job?.step === b.job?.step;
           while (moving(view) && !signal.aborted) {
-            // A pending operation wakes its waiters; a running job is looked at every second.
-            await d.waiters.wait(id, isTerminal(view.status) ? 1_000 : 15_000, signal);
+            // A pending operation wakes its waiters; a running job is looked at four times a second
+            // (a cached read while nothing changes).
+            await d.waiters.wait(id, isTerminal(view.status) ? 250 : 15_000, signal);
             const next = await d.status.get(id, principal);
             if (!next) break;
             if (!same(next, view)) send(next);
