@@ -241,19 +241,7 @@ export async function versionsBoth(sql: Sql, es: Client, alias: string) {
   return { pg, es: idx };
 }
 
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${String(last)})`);
-    await Bun.sleep(200);
-  }
-}
+export { until } from "./wait.ts";
 
 /** POST an operator endpoint of an es-sync as the admin; the answer, or an error if not 2xx. */
 export async function post(svc: OpsTarget, path: string): Promise<Record<string, unknown>> {

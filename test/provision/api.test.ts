@@ -18,6 +18,7 @@ import {
   untilJob,
 } from "../helpers/provision.ts";
 import { serviceLog } from "../helpers/stack.ts";
+import { until as waitUntil } from "../helpers/wait.ts";
 
 let p: ProvisionStack;
 let user: { userId: string; token: string };
@@ -32,13 +33,9 @@ afterAll(async () => {
   await p?.stop();
 }, 120_000);
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
+/** Fast polls: some steps last only milliseconds. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) =>
+  waitUntil(what, check, timeoutMs, 50);
 
 /** POST /v1/jobs/:id/cancel and the operation's outcome. */
 async function cancel(jobId: string, token: string) {

@@ -26,6 +26,7 @@ import {
   untilJob,
 } from "../helpers/provision.ts";
 import { serviceLog } from "../helpers/stack.ts";
+import { until as waitUntil } from "../helpers/wait.ts";
 
 let p: ProvisionStack;
 let user: { userId: string; token: string };
@@ -53,13 +54,9 @@ async function stepStatus(jobId: string, step: string): Promise<string | undefin
   return row?.status;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
+/** Fast polls: some steps last only milliseconds. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) =>
+  waitUntil(what, check, timeoutMs, 50);
 
 const STEPS = ["place", "container_create", "setup", "ip_assign", "hostname_entry"] as const;
 
