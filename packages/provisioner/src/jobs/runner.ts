@@ -12,7 +12,7 @@ import {
   classifyPgError,
   ensureSteps,
   finishJob,
-  getPlacement,
+  getWorkspace,
   holdJob,
   type JobEnd,
   LeaseLostError,
@@ -239,7 +239,7 @@ export class JobRunner {
       const replace =
         job.type === "WORKSPACE_CREATE" &&
         (step === "place" ||
-          (step === "container_create" && !(await getPlacement(this.sql, job.workspace_id))?.container_id));
+          (step === "container_create" && !(await getWorkspace(this.sql, job.workspace_id))?.container_id));
       const note = `${err.message}; retrying in ${Math.round(delay / 1000)} s${replace ? " (may be placed on another host)" : ""}`;
       if (replace) {
         await unplace(this.sql, {
@@ -283,14 +283,13 @@ export class JobRunner {
   }
 
   async #end(job: Run, end: JobEnd, workspaceStatus: "RUNNING" | "FAILED" | "DELETED"): Promise<void> {
-    const hostId = (await this.sql<{ host_id: string | null }[]>`SELECT host_id::text FROM job WHERE id = ${job.id}`)[0]
-      ?.host_id;
-    await finishJob(this.sql, job.id, job.owner, end, {
+    const hostId = await finishJob(this.sql, job.id, job.owner, end, {
       id: job.workspace_id,
       status: workspaceStatus,
       ofCreate: job.type === "WORKSPACE_CREATE",
     });
     this.metrics.jobs.inc({ type: job.type, outcome: end.status.toLowerCase() });
+    // Read the host's disk again now that what the job held there is released or in use.
     if (hostId) void this.disk.refresh(hostId).catch(() => {});
   }
 }

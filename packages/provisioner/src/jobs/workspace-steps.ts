@@ -9,12 +9,12 @@ import {
   assignHostname,
   assignPort,
   type ClaimedJob,
-  getPlacement,
+  getWorkspace,
   type Logger,
   placeWithReservation,
   type Sql,
   setContainer,
-  type WorkspacePlacement,
+  type WorkspaceRow,
 } from "@a4c/shared";
 import type { DiskService } from "../disk/disk-service.ts";
 import { chooseHost, noRoomNote } from "../disk/placement.ts";
@@ -46,19 +46,19 @@ export interface StepDeps {
 /** What a step did, for its record. */
 export type StepResult = string;
 
-async function workspaceOf(d: StepDeps, job: ClaimedJob): Promise<WorkspacePlacement> {
-  const ws = await getPlacement(d.sql, job.workspace_id);
+async function workspaceOf(d: StepDeps, job: ClaimedJob): Promise<WorkspaceRow> {
+  const ws = await getWorkspace(d.sql, job.workspace_id);
   if (!ws) throw new StepFailedError("not_found", "the workspace no longer exists");
   return ws;
 }
 
-async function placedHost(d: StepDeps, ws: WorkspacePlacement) {
+async function placedHost(d: StepDeps, ws: WorkspaceRow) {
   if (!ws.host_id) throw new StepFailedError("not_placed", "the workspace has no host (place did not run)");
   return d.pool.get(ws.host_id);
 }
 
 /** This deployment's containers of a workspace on its host (normally one). */
-async function containersOf(d: StepDeps, ws: WorkspacePlacement): Promise<ManagedContainer[]> {
+async function containersOf(d: StepDeps, ws: WorkspaceRow): Promise<ManagedContainer[]> {
   const host = await placedHost(d, ws);
   const found = await host.runtime.containersWithLabel(LABELS.workspace, ws.id);
   return found.filter((c) => c.labels[LABELS.deployment] === d.limits.deployment);
@@ -204,7 +204,7 @@ export const deleteSteps: Record<(typeof DELETE_STEPS)[number], (d: StepDeps, jo
  * once the host is back). The address, hostname and reservation go with the job's end.
  */
 export async function compensateCreate(d: StepDeps, job: ClaimedJob): Promise<string> {
-  const ws = await getPlacement(d.sql, job.workspace_id);
+  const ws = await getWorkspace(d.sql, job.workspace_id);
   if (!ws?.host_id) return "nothing was made";
   try {
     const found = await containersOf(d, ws);

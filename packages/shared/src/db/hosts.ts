@@ -41,11 +41,6 @@ export async function listHosts(db: Db): Promise<HostRow[]> {
   return db.unsafe<HostRow[]>(`SELECT ${HOST_COLUMNS} FROM hosts h ORDER BY h.name`);
 }
 
-export async function getHost(db: Db, id: string): Promise<HostRow | null> {
-  const rows = await db.unsafe<HostRow[]>(`SELECT ${HOST_COLUMNS} FROM hosts h WHERE h.id = $1`, [id]);
-  return rows[0] ?? null;
-}
-
 export interface NewHost {
   id: string;
   name: string;
@@ -91,10 +86,6 @@ export async function setHostState(
   return rows.length > 0;
 }
 
-export async function setHostDiskLimit(db: Db, id: string, bytes: number | null): Promise<void> {
-  await db`UPDATE hosts SET disk_limit_bytes = ${bytes}, version = version + 1, updated_at = now() WHERE id = ${id}`;
-}
-
 export interface DiskReading {
   usedBytes: number;
   totalBytes: number;
@@ -114,17 +105,6 @@ export async function recordHostSeen(db: Db, id: string, disk: DiskReading): Pro
            last_error = CASE WHEN state = 'unreachable' THEN NULL ELSE last_error END,
            version = version + 1, updated_at = now()
      WHERE id = ${id}`;
-}
-
-/** Holds `bytes` on `hostId` for `jobId` (one reservation per job; a re-run keeps it). */
-export async function reserve(db: Db, jobId: string, hostId: string, bytes: number): Promise<void> {
-  await db`
-    INSERT INTO host_reservation (job_id, host_id, bytes) VALUES (${jobId}, ${hostId}, ${bytes})
-    ON CONFLICT (job_id) DO UPDATE SET host_id = excluded.host_id, bytes = excluded.bytes`;
-}
-
-export async function releaseReservation(db: Db, jobId: string): Promise<void> {
-  await db`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
 }
 
 export interface CleanupActionRow {

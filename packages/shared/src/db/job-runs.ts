@@ -203,7 +203,7 @@ export type JobEnd =
 
 /**
  * Ends a run: the job's final status, its workspace's, the reservation released and the lease
- * dropped, in one transaction fenced by the lease.
+ * dropped, in one transaction fenced by the lease. Returns the host the job was placed on, if any.
  */
 export async function finishJob(
   sql: Sql,
@@ -211,15 +211,15 @@ export async function finishJob(
   owner: string,
   end: JobEnd,
   workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED"; ofCreate: boolean },
-): Promise<void> {
-  await sql.begin(async (tx) => {
+): Promise<string | null> {
+  return sql.begin(async (tx) => {
     const code = end.status === "FAILED" ? end.code : end.status === "CANCELED" ? "canceled" : null;
     const message = end.status === "COMPLETED" ? null : end.message;
     const [job] = await tx`
       UPDATE job SET status = ${end.status}, error_code = ${code}, error_message = ${message}, note = NULL,
                      finished_at = now(), version = version + 1, updated_at = now()
        WHERE id = ${jobId} AND ${holds(tx, jobId, owner)}
-      RETURNING id`;
+      RETURNING id, host_id::text`;
     if (!job) throw new LeaseLostError(jobId);
     const freeAddress = workspace.status !== "RUNNING";
     // A running workspace keeps the disk it reserved; the others give it back.
@@ -239,5 +239,6 @@ export async function finishJob(
        WHERE id = ${workspace.id}`;
     await tx`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
     await tx`DELETE FROM job_lease WHERE job_id = ${jobId}`;
+    return (job.host_id as string | null) ?? null;
   });
 }

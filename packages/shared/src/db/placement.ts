@@ -99,25 +99,6 @@ export async function unplace(
   });
 }
 
-export interface WorkspacePlacement {
-  id: string;
-  user_id: string;
-  project_name: string;
-  image: string;
-  status: string;
-  host_id: string | null;
-  container_id: string | null;
-  port: number | null;
-  hostname: string | null;
-}
-
-export async function getPlacement(db: Db, workspaceId: string): Promise<WorkspacePlacement | null> {
-  const [row] = await db<WorkspacePlacement[]>`
-    SELECT id::text, user_id::text, project_name, image, status, host_id::text, container_id, port, hostname
-      FROM workspace WHERE id = ${workspaceId}`;
-  return row ?? null;
-}
-
 export async function setContainer(db: Db, workspaceId: string, containerId: string | null): Promise<void> {
   await db`
     UPDATE workspace SET container_id = ${containerId}, version = version + 1, updated_at = now()
