@@ -39,6 +39,7 @@ export const ROUTES: RouteSpec[] = [
   { service: "gateway", method: "POST", path: "/v1/hosts/:hostId/:action" },
   { service: "readApi", method: "GET", path: "/status/:operationId", query: ["wait"] },
   { service: "readApi", method: "GET", path: "/status/:operationId/events", query: ["follow"] },
+  { service: "readApi", method: "GET", path: "/v1/me" },
   { service: "readApi", method: "GET", path: "/v1/users/:userId" },
   { service: "readApi", method: "GET", path: "/v1/users/:userId/workspaces", query: ["limit", "cursor"] },
   { service: "readApi", method: "GET", path: "/v1/workspaces/:workspaceId" },
