@@ -79,6 +79,8 @@ async function start(): Promise<void> {
   for (const svc of Object.values(s.services)) await timed(svc, () => svc.start());
   await printStatus();
   say("");
+  say(`dashboard      http://127.0.0.1:${PORTS.dashboard}   (sign in with a user token or the admin token)`);
+  say(`CLI            npx a4c login --url http://127.0.0.1:${PORTS.dashboard} --token <token>`);
   say(`write-gateway  http://127.0.0.1:${PORTS.gateway}`);
   say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
   say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
@@ -94,6 +96,7 @@ async function stop(): Promise<void> {
   const s = stack();
   // Services first (they drain), then infrastructure in reverse start order.
   for (const svc of [
+    s.services.dashboard,
     s.services.writeGateway,
     s.services.readApi,
     s.services.provisioner,

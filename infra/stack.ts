@@ -69,6 +69,16 @@ export function stack() {
       readApi: service("read-api", PORTS.readApi),
       esSync: service("es-sync", PORTS.esSync),
       provisioner: service("provisioner", PORTS.provisioner),
+      // The front door: the dashboard and the API on one origin (and the CLI's default URL).
+      dashboard: new ServiceProcess("dashboard", ROOT, RUN, LOGS, PORTS.dashboard, {
+        A4C_ADMIN_TOKEN: common.A4C_ADMIN_TOKEN,
+        A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
+        A4C_READ_API_URL: `http://127.0.0.1:${PORTS.readApi}`,
+        A4C_PROCESSOR_URL: `http://127.0.0.1:${PORTS.processor}`,
+        A4C_ES_SYNC_URL: `http://127.0.0.1:${PORTS.esSync}`,
+        A4C_PROVISIONER_URL: `http://127.0.0.1:${PORTS.provisioner}`,
+        PORT: String(PORTS.dashboard),
+      }),
     },
     env: common,
   };

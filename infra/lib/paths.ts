@@ -22,6 +22,7 @@ export const PORTS = {
   readApi: port("A4C_READ_API_PORT", 3001),
   processor: port("A4C_PROCESSOR_PORT", 3002),
   esSync: port("A4C_ES_SYNC_PORT", 3003),
+  dashboard: port("A4C_DASHBOARD_PORT", 3004),
   provisioner: port("A4C_PROVISIONER_PORT", 3005),
   kafka: port("A4C_KAFKA_PORT", 59092),
   kafkaController: port("A4C_KAFKA_CONTROLLER_PORT", 59093),

@@ -17,6 +17,8 @@ export interface StackOptions {
   services?: Array<"write-gateway" | "write-processor" | "read-api">;
   /** Extra environment per service. */
   env?: Record<string, string>;
+  /** An existing database (e.g. one a search env made, with its own Debezium) instead of a new clone. */
+  databaseUrl?: string;
   /** Use private instances instead of the launcher's shared ones. */
   postgres?: PostgresServer;
   nats?: NatsServer;
@@ -78,7 +80,9 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const dir = join(LOCAL, "test", `${label}-${namespace}`);
   mkdirSync(dir, { recursive: true });
   let databaseUrl: string;
-  if (opts.postgres) {
+  if (opts.databaseUrl) {
+    databaseUrl = opts.databaseUrl;
+  } else if (opts.postgres) {
     databaseUrl = `postgres://a4c@127.0.0.1:${opts.postgres.port}/a4c`;
     const migrator = createSql(databaseUrl, { max: 1 });
     await migrate(migrator);

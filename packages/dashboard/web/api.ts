@@ -1,0 +1,199 @@
+/**
+ * The dashboard's API client: same origin (the front door passes /v1, /status and /ops on), the
+ * token from this tab's session, problem+json errors as `ApiError`s with the server's own words.
+ * Writes take one Idempotency-Key per user action and keep it across retries of a 503 or 429, so
+ * a retried click never creates twice.
+ */
+const TOKEN_KEY = "a4c.token";
+
+export function getToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(`${title}: ${detail}`);
+  }
+}
+
+async function errorOf(r: Response): Promise<ApiError> {
+  try {
+    const p = (await r.json()) as { title?: string; detail?: string };
+    return new ApiError(r.status, p.title ?? r.statusText, p.detail ?? "");
+  } catch {
+    return new ApiError(r.status, r.statusText || "Error", `the server answered ${r.status}`);
+  }
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const token = getToken();
+  return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+}
+
+export async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const r = await fetch(path, { headers: headers(), signal });
+  if (!r.ok) throw await errorOf(r);
+  return (await r.json()) as T;
+}
+
+const RETRIES = 5;
+
+/** A write through the gateway: 202 and its body, retried on 503/429 with the same key. */
+export async function write<T>(method: "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
+  const key = crypto.randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    let r: Response | null = null;
+    try {
+      r = await fetch(path, {
+        method,
+        headers: headers({
+          "idempotency-key": key,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (attempt >= RETRIES) throw err;
+    }
+    if (r && r.status !== 503 && r.status !== 429) {
+      if (!r.ok) throw await errorOf(r);
+      return (await r.json()) as T;
+    }
+    if (r && attempt >= RETRIES) throw await errorOf(r);
+    const wait = Number(r?.headers.get("retry-after") ?? "1");
+    await new Promise((ok) => setTimeout(ok, Math.min(Number.isFinite(wait) ? wait : 1, 10) * 1000));
+  }
+}
+
+/** An operator action on one of the services behind /ops/… (admin token). */
+export async function ops<T>(method: "GET" | "POST", path: string): Promise<T> {
+  const r = await fetch(path, { method, headers: headers() });
+  if (!r.ok) throw await errorOf(r);
+  return (await r.json()) as T;
+}
+
+/** Follows an operation and then its job over SSE until both are final; returns a stop function. */
+export function follow(operationId: string, onView: (view: OperationView) => void): () => void {
+  const controller = new AbortController();
+  (async () => {
+    const r = await fetch(`/status/${encodeURIComponent(operationId)}/events?follow=job`, {
+      headers: headers({ accept: "text/event-stream" }),
+      signal: controller.signal,
+    });
+    if (!r.ok || !r.body) return;
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event
+          .split("\n")
+          .filter((l) => l.startsWith("data: "))
+          .map((l) => l.slice(6))
+          .join("\n");
+        if (data) onView(JSON.parse(data) as OperationView);
+        end = buffer.indexOf("\n\n");
+      }
+    }
+  })().catch(() => {});
+  return () => controller.abort();
+}
+
+export interface OperationView {
+  operationId: string;
+  status: "pending" | "completed" | "failed";
+  entity: { type: string; id: string };
+  job?: { id: string; status: string; step: string | null };
+  error?: { code: string; message: string };
+}
+
+export interface Me {
+  kind: "admin" | "user";
+  user?: { id: string; name: string; email: string };
+}
+
+export interface JobDoc {
+  id: string;
+  type: string;
+  status: string;
+  step: string | null;
+  userId: string;
+  ownerName: string | null;
+  workspaceId: string | null;
+  projectName: string | null;
+  image: string | null;
+  operationId: string | null;
+  hostName: string | null;
+  attempts: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SearchAnswer {
+  items: JobDoc[];
+  total: number;
+  totalRelation: "eq" | "gte";
+  facets: { status: Record<string, number>; type: Record<string, number> };
+  cursor: string | null;
+  source: "elasticsearch" | "postgres";
+  degraded: boolean;
+}
+
+export interface Step {
+  name: string;
+  status: string;
+  attempts?: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  message: string | null;
+}
+
+export interface JobView {
+  id: string;
+  type: string;
+  status: string;
+  step: string | null;
+  userId: string;
+  workspaceId: string | null;
+  operationId: string | null;
+  attempts: number;
+  error: { code: string; message: string } | null;
+  hostName: string | null;
+  note: string | null;
+  steps: Step[];
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Workspace {
+  id: string;
+  userId: string;
+  projectName: string;
+  image: string;
+  status: string;
+  hostName: string | null;
+  containerId: string | null;
+  address: string | null;
+  hostname: string | null;
+  createdAt: string;
+}
+
+export const FINAL_JOB = new Set(["COMPLETED", "FAILED", "CANCELED"]);

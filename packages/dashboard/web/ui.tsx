@@ -1,0 +1,99 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "./api.ts";
+
+export function Badge({ value }: { value: string }) {
+  return <span class={`badge ${value}`}>{value.replace(/_/g, " ").toLowerCase()}</span>;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  const seconds = Math.round((Date.now() - d.getTime()) / 1000);
+  if (seconds < 60) return `${Math.max(seconds, 0)} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
+  return d.toISOString().slice(0, 16).replace("T", " ");
+}
+
+export function duration(from: string | null, to: string | null): string {
+  if (!from) return "";
+  const ms = (to ? Date.parse(to) : Date.now()) - Date.parse(from);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v >= 10 || u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+export const short = (id: string | null) => (id ? id.slice(0, 8) : "—");
+
+export function ErrorBanner({ error }: { error: unknown }) {
+  if (!error) return null;
+  const text =
+    error instanceof ApiError
+      ? `${error.title}: ${error.detail}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  return (
+    <div class="banner error" role="alert">
+      {text}
+    </div>
+  );
+}
+
+/** Loads `load()` now and whenever `deps` change; `every` ms re-loads it while mounted. */
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], every?: number) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
+  useEffect(() => {
+    const controller = new AbortController();
+    load(controller.signal).then(
+      (d) => {
+        setData(d);
+        setError(null);
+      },
+      (e) => {
+        if (!controller.signal.aborted) setError(e);
+      },
+    );
+    const timer = every ? setTimeout(() => setTick((t) => t + 1), every) : undefined;
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [...deps, tick]);
+  return { data, error, reload: () => setTick((t) => t + 1) };
+}
+
+export function Panel({
+  title,
+  children,
+  actions,
+}: {
+  title?: string;
+  children: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
+  return (
+    <section class="panel">
+      {(title || actions) && (
+        <div class="row">
+          {title && <h2 class="grow">{title}</h2>}
+          {actions}
+        </div>
+      )}
+      {children}
+    </section>
+  );
+}
