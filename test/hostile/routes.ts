@@ -49,6 +49,8 @@ export const ROUTES: RouteSpec[] = [
   { service: "readApi", method: "GET", path: "/v1/jobs/:jobId" },
   { service: "readApi", method: "GET", path: "/v1/hosts" },
   { service: "readApi", method: "GET", path: "/v1/cleanup/actions", query: ["limit", "cursor"] },
+  { service: "processor", method: "GET", path: "/dlq", query: ["limit"] },
+  { service: "processor", method: "POST", path: "/dlq/replay" },
   { service: "esSync", method: "GET", path: "/dlq", query: ["limit"] },
   { service: "esSync", method: "POST", path: "/dlq/replay" },
   { service: "esSync", method: "POST", path: "/reconcile", query: ["from", "to"] },

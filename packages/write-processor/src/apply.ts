@@ -6,10 +6,13 @@ import {
   applyWorkspaceCreates,
   applyWorkspaceDelete,
   type Command,
+  classifyPgError,
   type Envelope,
   entityOf,
   getJob,
   getWorkspace,
+  insertFailedOperation,
+  type Logger,
   markOperationFailed,
   type OperationClaim,
   operationExists,
@@ -133,6 +136,39 @@ export async function followUp(
     }
   }
   return { kind: "applied" };
+}
+
+/** Applies operations in one transaction: their first statements together, then each follow-up in order. */
+export async function applyAll(tx: TransactionSql, items: Pending[], retentionHours: number): Promise<ApplyResult[]> {
+  const firsts = await firstStatements(tx, items);
+  const results: ApplyResult[] = [];
+  for (const [n, item] of items.entries()) {
+    results.push(await followUp(tx, item.envelope, item.claim, firsts[n] as FirstStatement, retentionHours));
+  }
+  return results;
+}
+
+/**
+ * Applies one operation in a savepoint. If PostgreSQL refuses its data, the effect is rolled back
+ * and the operation recorded `failed` with our code; any other error is the caller's to handle.
+ */
+export async function applyOrRecordRefusal(
+  tx: TransactionSql,
+  item: Pending,
+  retentionHours: number,
+  log: Logger,
+): Promise<ApplyResult> {
+  try {
+    const [result] = await tx.savepoint((sp) => applyAll(sp, [item], retentionHours));
+    return result as ApplyResult;
+  } catch (err) {
+    if (classifyPgError(err) !== "permanent") throw err;
+    const failure = permanentFailure(err);
+    // The client sees our code and message; PostgreSQL's own text is for the log only.
+    log.warn({ event: "operation.refused", operationId: item.claim.operationId, code: failure.code, err });
+    await insertFailedOperation(tx, item.claim, failure.code, failure.message);
+    return { kind: "failed", ...failure };
+  }
 }
 
 /** Why a cancel or a host command changed nothing, in words for the client. */

@@ -15,15 +15,8 @@ import {
   UnavailableError,
 } from "@a4c/shared";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
-import {
-  type ApplyResult,
-  claimFor,
-  type FirstStatement,
-  firstStatements,
-  followUp,
-  permanentFailure,
-} from "./apply.ts";
+import { type ApplyResult, applyAll, applyOrRecordRefusal, claimFor } from "./apply.ts";
+import { type DlqReason, dlqHeaders } from "./dlq.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 
 interface Item {
@@ -146,29 +139,10 @@ export class BatchProcessor {
 
   async #run(tx: TransactionSql, items: Item[], isolate: boolean): Promise<ApplyResult[]> {
     const retention = this.opts.retentionHours;
-    const settle = async (sql: TransactionSql, batch: Item[]) => {
-      const firsts = await firstStatements(sql, batch);
-      const results: ApplyResult[] = [];
-      for (const [n, item] of batch.entries()) {
-        results.push(await followUp(sql, item.envelope, item.claim, firsts[n] as FirstStatement, retention));
-      }
-      return results;
-    };
     // Pipelined statements fail in order, so the first rejection is the cause, not "aborted".
-    if (!isolate) return settle(tx, items);
+    if (!isolate) return applyAll(tx, items, retention);
     const results: ApplyResult[] = [];
-    for (const item of items) {
-      try {
-        results.push(...(await tx.savepoint((sp) => settle(sp, [item]))));
-      } catch (err) {
-        if (classifyPgError(err) !== "permanent") throw err;
-        const failure = permanentFailure(err);
-        // The client sees our code and message; PostgreSQL's own text is for the log only.
-        this.log.warn({ event: "operation.refused", operationId: item.claim.operationId, code: failure.code, err });
-        await insertFailedOperation(tx, item.claim, failure.code, failure.message);
-        results.push({ kind: "failed", ...failure });
-      }
-    }
+    for (const item of items) results.push(await applyOrRecordRefusal(tx, item, retention, this.log));
     return results;
   }
 
@@ -238,14 +212,14 @@ export class BatchProcessor {
   }
 
   /** Keeps a copy of a message that will not be applied, with why, in the DLQ stream. */
-  async #toDlq(msg: JsMsg, code: string, reason: string, keyHash: string): Promise<void> {
-    const h = natsHeaders();
-    h.set("A4C-Reason", code);
-    h.set("A4C-Detail", reason.slice(0, 1000).replace(/[\r\n]+/g, " "));
-    h.set("A4C-Source-Seq", String(msg.seq));
-    h.set("A4C-Source-Subject", msg.subject);
-    const operationId = msg.headers?.get("Nats-Msg-Id");
-    if (operationId) h.set("A4C-Operation-Id", operationId);
+  async #toDlq(msg: JsMsg, code: DlqReason, reason: string, keyHash: string): Promise<void> {
+    const h = dlqHeaders({
+      reason: code,
+      detail: reason,
+      sourceSeq: msg.seq,
+      sourceSubject: msg.subject,
+      operationId: msg.headers?.get("Nats-Msg-Id") || null,
+    });
     try {
       await this.js.publish(this.names.dlqSubject(this.opts.entity, keyHash), msg.data, {
         headers: h,

@@ -8,12 +8,14 @@ import {
   postgresCheck,
   purgeOperations,
   purgeRejectedMessages,
-  serviceApp,
 } from "@a4c/shared";
+import { opsApp } from "./app.ts";
 import { BatchProcessor } from "./batch.ts";
 import { EntityConsumer } from "./consumer.ts";
+import { DlqStream } from "./dlq.ts";
 import { loadEnv } from "./env.ts";
 import { processorMetrics } from "./metrics.ts";
+import { DlqReplayer } from "./replay.ts";
 
 const env = loadEnv();
 // One connection per consumer and a few for follow-up work.
@@ -22,8 +24,11 @@ const { log, names, sql, nats, jsm, js, shutdown, closeLast } = await bootServic
   env,
   ENTITIES.length + 2,
 );
-const metrics = processorMetrics();
+const dlq = new DlqStream(jsm, names);
+const metrics = processorMetrics(() => dlq.depth());
 await migrate(sql, log);
+// Best effort: a reader that misses this finds the status by its own polling.
+const onSettled = (ids: string[]) => nats.nc.publish(names.operationsSettled, JSON.stringify(ids));
 
 const consumers: EntityConsumer[] = [];
 for (const entity of ENTITIES) {
@@ -36,8 +41,7 @@ for (const entity of ENTITIES) {
       entity,
       maxDeliveries: env.A4C_MAX_DELIVERIES,
       retentionHours: env.A4C_RETENTION_HOURS,
-      // Best effort: a reader that misses this finds the status by its own polling.
-      onSettled: (ids) => nats.nc.publish(names.operationsSettled, JSON.stringify(ids)),
+      onSettled,
     },
     metrics,
     log.child({ component: "batch", entity }),
@@ -55,31 +59,38 @@ for (const entity of ENTITIES) {
   consumers.push(consumer);
 }
 
-const ops = serviceApp({
-  log,
-  registry: metrics.registry,
-  adminToken: env.A4C_ADMIN_TOKEN,
-  metricsToken: env.A4C_METRICS_TOKEN,
-  ready: async () => {
-    const checks: Record<string, { ok: boolean; detail?: unknown }> = {
-      postgres: await postgresCheck(sql),
-      nats: natsCheck(nats),
-    };
-    for (const entity of ENTITIES) {
-      try {
-        const info = await jsm.consumers.info(names.writes, names.processorDurable(entity));
-        metrics.pending.set({ entity }, info.num_pending);
-        checks[`consumer_${entity}`] = {
-          ok: true,
-          detail: { pending: info.num_pending, unacked: info.num_ack_pending, redelivered: info.num_redelivered },
-        };
-      } catch {
-        checks[`consumer_${entity}`] = { ok: false, detail: "unavailable" };
-      }
+const replayer = new DlqReplayer(
+  sql,
+  dlq,
+  { retentionHours: env.A4C_RETENTION_HOURS, onSettled },
+  metrics,
+  log.child({ component: "dlq-replay" }),
+);
+async function ready() {
+  const checks: Record<string, { ok: boolean; detail?: unknown }> = {
+    postgres: await postgresCheck(sql),
+    nats: natsCheck(nats),
+  };
+  for (const entity of ENTITIES) {
+    try {
+      const info = await jsm.consumers.info(names.writes, names.processorDurable(entity));
+      metrics.pending.set({ entity }, info.num_pending);
+      checks[`consumer_${entity}`] = {
+        ok: true,
+        detail: { pending: info.num_pending, unacked: info.num_ack_pending, redelivered: info.num_redelivered },
+      };
+    } catch {
+      checks[`consumer_${entity}`] = { ok: false, detail: "unavailable" };
     }
-    return checks;
-  },
-}).listen({ port: env.PORT, hostname: env.HOST, ...LISTEN_OPTIONS });
+  }
+  return checks;
+}
+
+const ops = opsApp(
+  { log, registry: metrics.registry, adminToken: env.A4C_ADMIN_TOKEN, metricsToken: env.A4C_METRICS_TOKEN, ready },
+  dlq,
+  replayer,
+).listen({ port: env.PORT, hostname: env.HOST, ...LISTEN_OPTIONS });
 
 const purge = setInterval(async () => {
   try {

@@ -1,6 +1,7 @@
 import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
 
-export function processorMetrics() {
+/** `dlqDepth` reads the DLQ stream's message count at each scrape. */
+export function processorMetrics(dlqDepth?: () => Promise<number>) {
   const registry = createRegistry("write-processor");
   return {
     registry,
@@ -40,6 +41,24 @@ export function processorMetrics() {
       name: "a4c_processor_consumer_pending",
       help: "Messages in the stream not yet delivered to the consumer",
       labelNames: ["entity"] as const,
+      registers: [registry],
+    }),
+    dlqMessages: new Gauge({
+      name: "a4c_processor_dlq_messages",
+      help: "Messages in the writes dead-letter queue (given up or unparsable, not replayed yet)",
+      registers: [registry],
+      async collect() {
+        try {
+          if (dlqDepth) this.set(await dlqDepth());
+        } catch {
+          // NATS unreachable: keep the last value; /ready says why.
+        }
+      },
+    }),
+    dlqReplays: new Counter({
+      name: "a4c_processor_dlq_replays_total",
+      help: "DLQ messages handled by operator replays, by outcome (applied, failed, still_failing, already_settled, not_replayable)",
+      labelNames: ["outcome"] as const,
       registers: [registry],
     }),
   };

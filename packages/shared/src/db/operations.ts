@@ -57,6 +57,18 @@ export async function insertFailedOperation(tx: Db, c: OperationClaim, code: str
     ON CONFLICT DO NOTHING`;
 }
 
+/**
+ * Removes an operation's `failed` / `gave_up` record so a replay can apply it again, in the
+ * replay's transaction. True when there was one to remove: the DELETE locks the row, so of two
+ * concurrent replays of one operation only the first finds it (the second waits, then finds none).
+ */
+export async function releaseGaveUpOperation(tx: TransactionSql, operationId: string): Promise<boolean> {
+  const rows = await tx`
+    DELETE FROM write_operations WHERE operation_id = ${operationId} AND status = 'failed' AND error_code = 'gave_up'
+    RETURNING 1`;
+  return rows.length > 0;
+}
+
 export async function operationExists(tx: Db, operationId: string): Promise<boolean> {
   const rows = await tx`SELECT 1 FROM write_operations WHERE operation_id = ${operationId}`;
   return rows.length > 0;

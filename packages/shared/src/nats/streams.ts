@@ -30,6 +30,10 @@ export class StreamNames {
   dlqSubject(entity: Entity, keyHash: string): string {
     return `${this.namespace}dlq.writes.${entity}.${keyHash}`;
   }
+  /** Every subject of the DLQ stream. */
+  get dlqFilter(): string {
+    return `${this.namespace}dlq.writes.>`;
+  }
   /** Core NATS subject (not stored) on which processors announce settled operation ids. */
   get operationsSettled(): string {
     return `${this.namespace}events.operations.settled`;
@@ -75,7 +79,7 @@ export function writesStreamConfig(names: StreamNames, limits: StreamLimits): Na
 export function dlqStreamConfig(names: StreamNames, limits: StreamLimits): NamedStreamConfig {
   return {
     name: names.dlq,
-    subjects: [`${names.namespace}dlq.writes.>`],
+    subjects: [names.dlqFilter],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,

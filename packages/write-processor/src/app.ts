@@ -1,0 +1,30 @@
+/**
+ * The processor's HTTP surface on its ops port: /health and /ready (open), /metrics (admin or
+ * metrics token), and the writes DLQ operator actions, which show requests and apply them, so they
+ * need the admin token: GET /dlq, POST /dlq/replay.
+ */
+import { problems, requireOperator, type ServiceAppOptions, serviceApp } from "@a4c/shared";
+import type { DlqStream } from "./dlq.ts";
+import type { DlqReplayer } from "./replay.ts";
+
+const LIMIT = { default: 100, max: 1_000 } as const;
+
+function listLimit(raw: string | null): number {
+  if (!raw) return LIMIT.default;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > LIMIT.max) {
+    throw problems.badRequest(`limit must be an integer from 1 to ${LIMIT.max}`);
+  }
+  return Number(raw);
+}
+
+export function opsApp(base: ServiceAppOptions, dlq: DlqStream, replayer: DlqReplayer) {
+  return serviceApp(base).guard(
+    { beforeHandle: ({ request }) => requireOperator(request, base.adminToken) },
+    (operator) =>
+      operator
+        .get("/dlq", async ({ request }) =>
+          Response.json(await dlq.list(listLimit(new URL(request.url).searchParams.get("limit")))),
+        )
+        .post("/dlq/replay", async () => Response.json(await replayer.replay())),
+  );
+}
