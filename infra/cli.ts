@@ -149,6 +149,8 @@ async function startWithTemplate(): Promise<Record<string, string>> {
 }
 
 async function test(args: string[]): Promise<number> {
+  // The dashboard tests drive Debian's Chromium (no browser download works here).
+  aptInstall(["chromium"]);
   const env = await startWithTemplate();
   const started = performance.now();
   const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], env);

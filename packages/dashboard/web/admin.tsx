@@ -132,6 +132,16 @@ interface SearchDlq {
   total: number;
 }
 
+function Empty({ columns, text }: { columns: number; text: string }) {
+  return (
+    <tr>
+      <td colSpan={columns} class="muted">
+        {text}
+      </td>
+    </tr>
+  );
+}
+
 export function DlqPage() {
   const [result, setResult] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -194,6 +204,7 @@ export function DlqPage() {
                 <td class="muted">{when(m.storedAt)}</td>
               </tr>
             ))}
+            {writes.data?.total === 0 && <Empty columns={6} text="Empty: every write request was applied." />}
           </tbody>
         </table>
       </Panel>
@@ -231,6 +242,7 @@ export function DlqPage() {
                 <td class="muted">{when(m.firstFailedAt)}</td>
               </tr>
             ))}
+            {search.data?.total === 0 && <Empty columns={5} text="Empty: every job change reached the index." />}
           </tbody>
         </table>
       </Panel>

@@ -70,17 +70,19 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     setDraft(q);
     setCursors([null]);
   }, [q, sort]);
-  const [degradedTick, setDegradedTick] = useState(0);
+  const [refreshTick, setRefreshTick] = useState(0);
   const { data, error } = useLoad(
     (signal) => get<SearchAnswer>(`/v1/jobs?${params(q, sort, cursor)}`, signal),
-    [q, sort, cursor, degradedTick],
+    [q, sort, cursor, refreshTick],
   );
-  // While answers come from the fallback, look again every few seconds: the banner goes when ES is back.
+  // The first page is searched again every few seconds (new jobs appear), more often while answers
+  // come from the fallback, so the banner goes soon after Elasticsearch is back.
+  const firstPage = cursors.length === 1;
   useEffect(() => {
-    if (!data?.degraded) return;
-    const t = setTimeout(() => setDegradedTick((n) => n + 1), 3000);
+    if (!data || (!data.degraded && !firstPage)) return;
+    const t = setTimeout(() => setRefreshTick((n) => n + 1), data.degraded ? 3000 : 5000);
     return () => clearTimeout(t);
-  }, [data]);
+  }, [data, firstPage]);
   const rows = useLiveRows(data?.items ?? []);
   const go = (nq: string, ns = sort) => navigate("jobs", { q: nq, sort: ns });
   const filtered = (field: string, value: string) =>
@@ -147,7 +149,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
             <span class="grow" data-testid="total">
               {data ? `${data.totalRelation === "gte" ? "at least " : ""}${data.total} jobs` : "searching…"}
             </span>
-            {data && <span>from {data.source}</span>}
+            {data && <span data-testid="source">from {data.source}</span>}
           </div>
           <table>
             <thead>
