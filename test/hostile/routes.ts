@@ -26,6 +26,11 @@ export const ROUTES: RouteSpec[] = [
     { service, method: "GET", path: "/:anything" },
     { service, method: "POST", path: "/v1/:anything/:else", body: ["name"] },
   ]),
+  // The API's OpenAPI document and the page that renders it, on both public services.
+  ...(["gateway", "readApi"] as const).flatMap((service): RouteSpec[] => [
+    { service, method: "GET", path: "/openapi.json" },
+    { service, method: "GET", path: "/docs" },
+  ]),
   { service: "gateway", method: "POST", path: "/v1/users", body: ["name", "email"] },
   { service: "gateway", method: "POST", path: "/v1/users/:userId/workspaces", body: ["projectName", "image"] },
   { service: "gateway", method: "DELETE", path: "/v1/users/:userId/workspaces/:workspaceId" },

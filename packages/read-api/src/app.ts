@@ -1,5 +1,6 @@
 import {
   type Authenticator,
+  apiDocs,
   HttpProblem,
   isTerminal,
   isTerminalJob,
@@ -10,6 +11,7 @@ import {
   type Principal,
   problems,
   type ReadyCheck,
+  readApiDocs,
   serviceApp,
   toProblemResponse,
   UUID_PATTERN,
@@ -149,101 +151,143 @@ export function createApp(d: ReadApiDeps) {
       adminToken: d.adminToken,
       metricsToken: d.metricsToken,
     })
-      .get("/status/:operationId", ({ request, params, query }) =>
-        read(
-          "/status/:operationId",
-          request,
-          (p) => status(params.operationId, p, parseWait(query.wait, d.maxWaitSeconds), request.signal),
-          query.wait === undefined,
-        ),
+      .get(
+        "/status/:operationId",
+        ({ request, params, query }) =>
+          read(
+            "/status/:operationId",
+            request,
+            (p) => status(params.operationId, p, parseWait(query.wait, d.maxWaitSeconds), request.signal),
+            query.wait === undefined,
+          ),
+        { detail: readApiDocs.status },
       )
-      .get("/status/:operationId/events", ({ request, params, query }) =>
-        read(
-          "/status/:operationId/events",
-          request,
-          async (p) => {
-            const follow = query.follow;
-            if (follow !== undefined && follow !== "job") throw problems.badRequest("follow may only be job");
-            const first = await statusOrThrow(params.operationId, p);
-            return events(params.operationId, p, first, request.signal, follow === "job");
-          },
-          false,
-        ),
+      .get(
+        "/status/:operationId/events",
+        ({ request, params, query }) =>
+          read(
+            "/status/:operationId/events",
+            request,
+            async (p) => {
+              const follow = query.follow;
+              if (follow !== undefined && follow !== "job") throw problems.badRequest("follow may only be job");
+              const first = await statusOrThrow(params.operationId, p);
+              return events(params.operationId, p, first, request.signal, follow === "job");
+            },
+            false,
+          ),
+        { detail: readApiDocs.statusEvents },
       )
       // Who the token is: clients (the CLI, the dashboard) learn the user id they act for from it.
-      .get("/v1/me", ({ request }) =>
-        read("/v1/me", request, async (p) => {
-          if (p.kind === "admin") return Response.json({ kind: "admin" }, { headers: { "cache-control": "no-store" } });
-          const user = await d.entities.user(p.userId);
-          if (!user) throw problems.notFound("no such user");
-          return Response.json({ kind: "user", user }, { headers: { "cache-control": "no-store" } });
-        }),
+      .get(
+        "/v1/me",
+        ({ request }) =>
+          read("/v1/me", request, async (p) => {
+            if (p.kind === "admin")
+              return Response.json({ kind: "admin" }, { headers: { "cache-control": "no-store" } });
+            const user = await d.entities.user(p.userId);
+            if (!user) throw problems.notFound("no such user");
+            return Response.json({ kind: "user", user }, { headers: { "cache-control": "no-store" } });
+          }),
+        { detail: readApiDocs.me },
       )
-      .get("/v1/users/:userId", ({ request, params }) =>
-        read("/v1/users/:userId", request, async (p) => {
-          requireUuid(params.userId, "userId");
-          if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own user");
-          const user = await d.entities.user(params.userId);
-          if (!user) throw problems.notFound("no such user");
-          return Response.json(user);
-        }),
+      .get(
+        "/v1/users/:userId",
+        ({ request, params }) =>
+          read("/v1/users/:userId", request, async (p) => {
+            requireUuid(params.userId, "userId");
+            if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own user");
+            const user = await d.entities.user(params.userId);
+            if (!user) throw problems.notFound("no such user");
+            return Response.json(user);
+          }),
+        { detail: readApiDocs.user },
       )
-      .get("/v1/users/:userId/workspaces", ({ request, params, query }) =>
-        read("/v1/users/:userId/workspaces", request, async (p) => {
-          requireUuid(params.userId, "userId");
-          if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own workspaces");
-          return Response.json(
-            await d.entities.workspaces(params.userId, parseLimit(query.limit), query.cursor || undefined),
-          );
-        }),
+      .get(
+        "/v1/users/:userId/workspaces",
+        ({ request, params, query }) =>
+          read("/v1/users/:userId/workspaces", request, async (p) => {
+            requireUuid(params.userId, "userId");
+            if (!mayActFor(p, params.userId)) throw problems.forbidden("you may only read your own workspaces");
+            return Response.json(
+              await d.entities.workspaces(params.userId, parseLimit(query.limit), query.cursor || undefined),
+            );
+          }),
+        { detail: readApiDocs.userWorkspaces },
       )
-      .get("/v1/workspaces/:workspaceId", ({ request, params }) =>
-        read("/v1/workspaces/:workspaceId", request, async (p) => {
-          requireUuid(params.workspaceId, "workspaceId");
-          const ws = await d.entities.workspace(params.workspaceId);
-          if (!ws || !mayActFor(p, ws.userId)) throw problems.notFound("no such workspace");
-          return Response.json(ws);
-        }),
+      .get(
+        "/v1/workspaces/:workspaceId",
+        ({ request, params }) =>
+          read("/v1/workspaces/:workspaceId", request, async (p) => {
+            requireUuid(params.workspaceId, "workspaceId");
+            const ws = await d.entities.workspace(params.workspaceId);
+            if (!ws || !mayActFor(p, ws.userId)) throw problems.notFound("no such workspace");
+            return Response.json(ws);
+          }),
+        { detail: readApiDocs.workspace },
       )
-      .get("/v1/jobs", ({ request }) =>
-        read("/v1/jobs", request, async (p) => {
-          if (!d.jobSearch) throw new HttpProblem(503, "Service Unavailable", "job search is not configured");
-          // From the raw URL: a repeated parameter is then its first value, never an array.
-          const params = new URL(request.url).searchParams;
-          const query = parseJobQuery({
-            q: params.get("q"),
-            from: params.get("from"),
-            to: params.get("to"),
-            sort: params.get("sort"),
-            cursor: params.get("cursor"),
-            limit: params.get("limit"),
-          });
-          return Response.json(await d.jobSearch.search(query, p), { headers: { "cache-control": "no-store" } });
-        }),
+      .get(
+        "/v1/jobs",
+        ({ request }) =>
+          read("/v1/jobs", request, async (p) => {
+            if (!d.jobSearch) throw new HttpProblem(503, "Service Unavailable", "job search is not configured");
+            // From the raw URL: a repeated parameter is then its first value, never an array.
+            const params = new URL(request.url).searchParams;
+            const query = parseJobQuery({
+              q: params.get("q"),
+              from: params.get("from"),
+              to: params.get("to"),
+              sort: params.get("sort"),
+              cursor: params.get("cursor"),
+              limit: params.get("limit"),
+            });
+            return Response.json(await d.jobSearch.search(query, p), { headers: { "cache-control": "no-store" } });
+          }),
+        { detail: readApiDocs.jobSearch },
       )
-      .get("/v1/hosts", ({ request }) =>
-        read("/v1/hosts", request, async (p) => {
-          if (p.kind !== "admin") throw problems.forbidden("only the admin may list hosts");
-          // The contract's shape: the hosts themselves, as an array (there are few).
-          return Response.json(await d.operators.hosts(), { headers: { "cache-control": "no-store" } });
-        }),
+      .get(
+        "/v1/hosts",
+        ({ request }) =>
+          read("/v1/hosts", request, async (p) => {
+            if (p.kind !== "admin") throw problems.forbidden("only the admin may list hosts");
+            // The contract's shape: the hosts themselves, as an array (there are few).
+            return Response.json(await d.operators.hosts(), { headers: { "cache-control": "no-store" } });
+          }),
+        { detail: readApiDocs.hosts },
       )
-      .get("/v1/cleanup/actions", ({ request }) =>
-        read("/v1/cleanup/actions", request, async (p) => {
-          if (p.kind !== "admin") throw problems.forbidden("only the admin may read the cleanup record");
-          const params = new URL(request.url).searchParams;
-          const before = params.get("cursor") || undefined;
-          if (before !== undefined && !/^[1-9][0-9]{0,17}$/.test(before)) throw problems.badRequest("invalid cursor");
-          return Response.json(await d.operators.cleanupActions(parseLimit(params.get("limit") ?? undefined), before));
-        }),
+      .get(
+        "/v1/cleanup/actions",
+        ({ request }) =>
+          read("/v1/cleanup/actions", request, async (p) => {
+            if (p.kind !== "admin") throw problems.forbidden("only the admin may read the cleanup record");
+            const params = new URL(request.url).searchParams;
+            const before = params.get("cursor") || undefined;
+            if (before !== undefined && !/^[1-9][0-9]{0,17}$/.test(before)) throw problems.badRequest("invalid cursor");
+            return Response.json(
+              await d.operators.cleanupActions(parseLimit(params.get("limit") ?? undefined), before),
+            );
+          }),
+        { detail: readApiDocs.cleanupActions },
       )
-      .get("/v1/jobs/:jobId", ({ request, params }) =>
-        read("/v1/jobs/:jobId", request, async (p) => {
-          requireUuid(params.jobId, "jobId");
-          const job = await d.entities.job(params.jobId);
-          // Another user's job is as unknown as a job that does not exist.
-          if (!job || !mayActFor(p, job.userId)) throw problems.notFound("no such job");
-          return Response.json(job);
+      .get(
+        "/v1/jobs/:jobId",
+        ({ request, params }) =>
+          read("/v1/jobs/:jobId", request, async (p) => {
+            requireUuid(params.jobId, "jobId");
+            const job = await d.entities.job(params.jobId);
+            // Another user's job is as unknown as a job that does not exist.
+            if (!job || !mayActFor(p, job.userId)) throw problems.notFound("no such job");
+            return Response.json(job);
+          }),
+        { detail: readApiDocs.job },
+      )
+      .use(
+        apiDocs({
+          title: "A4C read-api",
+          version: "1",
+          description:
+            "Reads: operation status (long-poll and server-sent events), users, workspaces, jobs, job search, " +
+            "hosts. Errors are application/problem+json.",
         }),
       )
   );

@@ -32,6 +32,7 @@ export * from "./metrics.ts";
 export * from "./nats/connect.ts";
 export * from "./nats/stored.ts";
 export * from "./nats/streams.ts";
+export * from "./openapi/index.ts";
 export * from "./search/jobs-index.ts";
 export * from "./shutdown.ts";
 export * from "./text.ts";

@@ -1,6 +1,7 @@
 import {
   type Authenticator,
   actorId,
+  apiDocs,
   type Command,
   type Entity,
   isValidIdempotencyKey,
@@ -17,6 +18,7 @@ import {
   userToken,
 } from "@a4c/shared";
 import type { AcceptService } from "./accept.ts";
+import { gatewayDocs } from "./docs.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { WriteRateLimiter } from "./rate-limit.ts";
 import { validateCreateUser, validateCreateWorkspace, validateRegisterHost, validateUuid } from "./requests.ts";
@@ -113,111 +115,138 @@ export function createApp(d: GatewayDeps) {
     adminToken: d.adminToken,
     metricsToken: d.metricsToken,
   })
-    .post("/v1/users", ({ request }) =>
-      write(request, {
-        route: "/v1/users",
-        params: {},
-        actsFor: null,
-        entity: "users",
-        hasBody: true,
-        body: validateCreateUser,
-        command: (_p, b, operationId) => ({
-          type: "user.create",
-          userId: Bun.randomUUIDv7(),
-          name: b.name,
-          email: b.email,
-          // The token itself is derived again from the operation id for each (re)played answer.
-          tokenHash: tokenHash(userToken(d.tokenSecret, operationId)),
+    .post(
+      "/v1/users",
+      ({ request }) =>
+        write(request, {
+          route: "/v1/users",
+          params: {},
+          actsFor: null,
+          entity: "users",
+          hasBody: true,
+          body: validateCreateUser,
+          command: (_p, b, operationId) => ({
+            type: "user.create",
+            userId: Bun.randomUUIDv7(),
+            name: b.name,
+            email: b.email,
+            // The token itself is derived again from the operation id for each (re)played answer.
+            tokenHash: tokenHash(userToken(d.tokenSecret, operationId)),
+          }),
         }),
-      }),
+      { detail: gatewayDocs.createUser },
     )
-    .post("/v1/users/:userId/workspaces", ({ request, params }) =>
-      write(request, {
-        route: "/v1/users/:userId/workspaces",
-        params: { userId: params.userId },
-        actsFor: params.userId,
-        entity: "workspaces",
-        hasBody: true,
-        body: (raw) => {
-          validateUuid(params.userId, "userId");
-          return validateCreateWorkspace(raw);
-        },
-        command: (_p, b) => ({
-          type: "workspace.create",
-          userId: params.userId,
-          workspaceId: Bun.randomUUIDv7(),
-          jobId: Bun.randomUUIDv7(),
-          projectName: b.projectName,
-          image: b.image ?? d.defaultImage,
+    .post(
+      "/v1/users/:userId/workspaces",
+      ({ request, params }) =>
+        write(request, {
+          route: "/v1/users/:userId/workspaces",
+          params: { userId: params.userId },
+          actsFor: params.userId,
+          entity: "workspaces",
+          hasBody: true,
+          body: (raw) => {
+            validateUuid(params.userId, "userId");
+            return validateCreateWorkspace(raw);
+          },
+          command: (_p, b) => ({
+            type: "workspace.create",
+            userId: params.userId,
+            workspaceId: Bun.randomUUIDv7(),
+            jobId: Bun.randomUUIDv7(),
+            projectName: b.projectName,
+            image: b.image ?? d.defaultImage,
+          }),
         }),
-      }),
+      { detail: gatewayDocs.createWorkspace },
     )
-    .post("/v1/jobs/:jobId/cancel", ({ request, params }) =>
-      write(request, {
-        route: "/v1/jobs/:jobId/cancel",
-        params: { jobId: params.jobId },
-        actsFor: { caller: true },
-        entity: "workspaces",
-        hasBody: false,
-        body: () => validateUuid(params.jobId, "jobId"),
-        command: (p, jobId) => ({ type: "job.cancel", jobId, userId: p.kind === "user" ? p.userId : null }),
-      }),
-    )
-    .post("/v1/hosts", ({ request }) =>
-      write(request, {
-        route: "/v1/hosts",
-        params: {},
-        actsFor: null,
-        entity: "hosts",
-        hasBody: true,
-        body: validateRegisterHost,
-        command: (_p, b) => ({
-          type: "host.register",
-          hostId: Bun.randomUUIDv7(),
-          name: b.name,
-          sshHost: b.host,
-          sshPort: b.port,
-          sshUser: b.sshUser ?? "root",
-          hostKey: b.pin,
-          diskLimitBytes: b.diskLimitBytes ?? null,
+    .post(
+      "/v1/jobs/:jobId/cancel",
+      ({ request, params }) =>
+        write(request, {
+          route: "/v1/jobs/:jobId/cancel",
+          params: { jobId: params.jobId },
+          actsFor: { caller: true },
+          entity: "workspaces",
+          hasBody: false,
+          body: () => validateUuid(params.jobId, "jobId"),
+          command: (p, jobId) => ({ type: "job.cancel", jobId, userId: p.kind === "user" ? p.userId : null }),
         }),
-      }),
+      { detail: gatewayDocs.cancelJob },
     )
-    .post("/v1/hosts/:hostId/:action", ({ request, params }) =>
-      write(request, {
-        route: "/v1/hosts/:hostId/:action",
-        params: { hostId: params.hostId, action: params.action },
-        actsFor: null,
-        entity: "hosts",
-        hasBody: false,
-        body: () => {
-          validateUuid(params.hostId, "hostId");
-          if (params.action !== "drain" && params.action !== "activate") {
-            throw problems.notFound("no such route: a host can be drained or activated");
-          }
-          return params.action === "drain" ? ("draining" as const) : ("active" as const);
-        },
-        command: (_p, state) => ({ type: "host.set_state", hostId: params.hostId, state }),
-      }),
-    )
-    .delete("/v1/users/:userId/workspaces/:workspaceId", ({ request, params }) =>
-      write(request, {
-        route: "/v1/users/:userId/workspaces/:workspaceId",
-        params: { userId: params.userId, workspaceId: params.workspaceId },
-        actsFor: params.userId,
-        entity: "workspaces",
-        hasBody: false,
-        body: () => {
-          validateUuid(params.userId, "userId");
-          validateUuid(params.workspaceId, "workspaceId");
-          return null;
-        },
-        command: () => ({
-          type: "workspace.delete",
-          userId: params.userId,
-          workspaceId: params.workspaceId,
-          jobId: Bun.randomUUIDv7(),
+    .post(
+      "/v1/hosts",
+      ({ request }) =>
+        write(request, {
+          route: "/v1/hosts",
+          params: {},
+          actsFor: null,
+          entity: "hosts",
+          hasBody: true,
+          body: validateRegisterHost,
+          command: (_p, b) => ({
+            type: "host.register",
+            hostId: Bun.randomUUIDv7(),
+            name: b.name,
+            sshHost: b.host,
+            sshPort: b.port,
+            sshUser: b.sshUser ?? "root",
+            hostKey: b.pin,
+            diskLimitBytes: b.diskLimitBytes ?? null,
+          }),
         }),
+      { detail: gatewayDocs.registerHost },
+    )
+    .post(
+      "/v1/hosts/:hostId/:action",
+      ({ request, params }) =>
+        write(request, {
+          route: "/v1/hosts/:hostId/:action",
+          params: { hostId: params.hostId, action: params.action },
+          actsFor: null,
+          entity: "hosts",
+          hasBody: false,
+          body: () => {
+            validateUuid(params.hostId, "hostId");
+            if (params.action !== "drain" && params.action !== "activate") {
+              throw problems.notFound("no such route: a host can be drained or activated");
+            }
+            return params.action === "drain" ? ("draining" as const) : ("active" as const);
+          },
+          command: (_p, state) => ({ type: "host.set_state", hostId: params.hostId, state }),
+        }),
+      { detail: gatewayDocs.setHostState },
+    )
+    .delete(
+      "/v1/users/:userId/workspaces/:workspaceId",
+      ({ request, params }) =>
+        write(request, {
+          route: "/v1/users/:userId/workspaces/:workspaceId",
+          params: { userId: params.userId, workspaceId: params.workspaceId },
+          actsFor: params.userId,
+          entity: "workspaces",
+          hasBody: false,
+          body: () => {
+            validateUuid(params.userId, "userId");
+            validateUuid(params.workspaceId, "workspaceId");
+            return null;
+          },
+          command: () => ({
+            type: "workspace.delete",
+            userId: params.userId,
+            workspaceId: params.workspaceId,
+            jobId: Bun.randomUUIDv7(),
+          }),
+        }),
+      { detail: gatewayDocs.deleteWorkspace },
+    )
+    .use(
+      apiDocs({
+        title: "A4C write-gateway",
+        version: "1",
+        description:
+          "Writes: each is accepted (202) once stored durably and processed asynchronously; follow it at the " +
+          "read-api's /status/<operationId>. Errors are application/problem+json.",
       }),
     );
 }
