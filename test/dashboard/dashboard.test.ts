@@ -21,7 +21,8 @@ const timings: Record<string, number> = {};
 const sql = () => cs.p.stack.sql;
 
 beforeAll(async () => {
-  cs = await startClientStack("dashboard");
+  // Few deliveries, so a poisoned write reaches the writes DLQ quickly.
+  cs = await startClientStack("dashboard", { A4C_MAX_DELIVERIES: "3" });
   user = await createUser(cs.p.stack, "Grace Hopper");
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -64,7 +65,7 @@ async function indexed(jobId: string, status: string) {
 
 /** The search box shows `q` (after the click's re-render). */
 const queryIs = (q: string) =>
-  page.waitForFunction(`document.querySelector("input[name=q]").value === ${JSON.stringify(q)}`);
+  until(`the search box to read "${q}"`, async () => (await page.inputValue("input[name=q]")) === q, 10_000, 50);
 
 const statusOf = (selector: string) => page.locator(`${selector} .badge`).first();
 
@@ -174,9 +175,11 @@ describe("dashboard in a browser", () => {
     await page.goto(`${cs.url}/#/jobs`);
     await page.locator("[data-job]").first().waitFor();
     expect(await page.locator("[data-testid=degraded-banner]").count()).toBe(0);
-    const { total } = (await (
-      await fetch(`${cs.url}/v1/jobs?q=status:completed`, { headers: { authorization: `Bearer ${user.token}` } })
-    ).json()) as { total: number };
+    // PostgreSQL is the truth the fallback answers from.
+    const [{ total }] = (await sql()`
+      SELECT count(*)::int AS total FROM job WHERE user_id = ${user.userId} AND status = 'COMPLETED'`) as [
+      { total: number },
+    ];
     await cs.elasticsearch.cut();
     try {
       await page.goto(`${cs.url}/#/jobs?q=status:completed`);
@@ -207,11 +210,41 @@ describe("dashboard in a browser", () => {
     expect(await page.locator("[data-host] .bar").count()).toBe(3);
     await screenshot(page, "hosts");
 
+    // A write that fails every delivery (a retryable error that never clears) is given up to the DLQ.
+    await sql().unsafe(`
+      CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.project_name = 'poison' THEN
+          RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison BEFORE INSERT ON workspace FOR EACH ROW EXECUTE FUNCTION poison();`);
+    const poisoned = await post(
+      cs.p.stack,
+      `/v1/users/${user.userId}/workspaces`,
+      { projectName: "poison" },
+      { token: user.token },
+    );
+    const operationId = poisoned.body.operationId as string;
+    const given = await settle(cs.p.stack, operationId, user.token, 60_000);
+    expect(given.body).toMatchObject({ status: "failed", error: { code: "gave_up" } });
+
     await page.click("nav >> text=DLQs");
-    await page.locator("h2", { hasText: "Writes DLQ (0)" }).waitFor();
+    await page.locator("h2", { hasText: "Writes DLQ (1)" }).waitFor();
     await page.locator("h2", { hasText: "Search sync DLQ (0)" }).waitFor();
+    await page.locator(`text=${operationId}`).waitFor();
     expect(await page.locator(".banner.error").count()).toBe(0);
     await screenshot(page, "dlq");
+
+    // The cause fixed, a replay from the screen applies it, once.
+    await sql().unsafe("DROP TRIGGER poison ON workspace; DROP FUNCTION poison()");
+    await page.locator("h2", { hasText: "Writes DLQ" }).locator("xpath=..").locator("text=Replay").click();
+    await page.locator("[data-testid=replay-result]", { hasText: "replayed 1" }).waitFor();
+    await page.locator("h2", { hasText: "Writes DLQ (0)" }).waitFor();
+    expect((await settle(cs.p.stack, operationId, user.token)).body.status).toBe("completed");
+    const rows = await sql()`SELECT count(*)::int AS n FROM workspace WHERE project_name = 'poison'`;
+    expect(rows[0]?.n).toBe(1);
 
     await page.click("nav >> text=Cleanup");
     await page.click("text=Run cleanup now");
