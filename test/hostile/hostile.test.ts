@@ -50,6 +50,7 @@ let stack: TestStack;
 let esSync: ServiceProcess;
 let fallback: ServiceProcess;
 let provisioner: ServiceProcess;
+let frontDoor: ServiceProcess;
 const services = {} as Record<ServiceName, ServiceProcess>;
 let attacker: { userId: string; token: string };
 let victim: { userId: string; token: string };
@@ -131,7 +132,20 @@ beforeAll(async () => {
     },
   );
   mkdirSync(join(dir, "provisioner"), { recursive: true });
-  await Promise.all([esSync.start(120_000), fallback.start(), provisioner.start()]);
+  // The front door (the dashboard's server), passing requests on to all of the above.
+  const frontDoorPort = await freePort();
+  frontDoor = new ServiceProcess("dashboard", ROOT, join(dir, "dashboard"), join(dir, "dashboard"), frontDoorPort, {
+    A4C_ADMIN_TOKEN: stack.adminToken,
+    A4C_GATEWAY_URL: stack.gateway.url,
+    A4C_READ_API_URL: stack.readApi.url,
+    A4C_PROCESSOR_URL: stack.processor.url,
+    A4C_ES_SYNC_URL: `http://127.0.0.1:${port}`,
+    A4C_PROVISIONER_URL: `http://127.0.0.1:${provisionerPort}`,
+    A4C_LOG_LEVEL: "info",
+    PORT: String(frontDoorPort),
+  });
+  mkdirSync(join(dir, "dashboard"), { recursive: true });
+  await Promise.all([esSync.start(120_000), fallback.start(), provisioner.start(), frontDoor.start()]);
   Object.assign(services, {
     gateway: stack.gateway,
     readApi: stack.readApi,
@@ -139,6 +153,7 @@ beforeAll(async () => {
     esSync,
     readApiFallback: fallback,
     provisioner,
+    dashboard: frontDoor,
   });
 
   attacker = await createUser(stack, "Attacker");
@@ -162,7 +177,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([esSync?.stop(), fallback?.stop(), provisioner?.stop()]);
+  await Promise.all([esSync?.stop(), fallback?.stop(), provisioner?.stop(), frontDoor?.stop()]);
   await removeEsSyncTraces({ kafka, brokers: BROKERS, group, topic, es, alias });
   await es.close();
   await stack?.stop();
@@ -324,7 +339,7 @@ async function check(route: RouteSpec, r: HostileRequest, tally: Map<string, num
     }
   }
   // An accepted write is applied before the next request, so the next fingerprint is stable.
-  if (response.status === 202 && route.service === "gateway") {
+  if (response.status === 202 && (route.service === "gateway" || route.service === "dashboard")) {
     const done = await settle(stack, (JSON.parse(text) as { operationId: string }).operationId);
     expect(done.body.status, where).not.toBe("pending");
   }

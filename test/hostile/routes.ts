@@ -3,7 +3,14 @@
  * each row. A new route is covered by adding a row (its service, method, path with `:params`, the
  * query keys it reads and the body fields it takes).
  */
-export type ServiceName = "gateway" | "readApi" | "readApiFallback" | "processor" | "esSync" | "provisioner";
+export type ServiceName =
+  | "gateway"
+  | "readApi"
+  | "readApiFallback"
+  | "processor"
+  | "esSync"
+  | "provisioner"
+  | "dashboard";
 
 export interface RouteSpec {
   service: ServiceName;
@@ -14,7 +21,7 @@ export interface RouteSpec {
   body?: string[];
 }
 
-const SERVICES: ServiceName[] = ["gateway", "readApi", "processor", "esSync", "provisioner"];
+const SERVICES: ServiceName[] = ["gateway", "readApi", "processor", "esSync", "provisioner", "dashboard"];
 const SEARCH_KEYS = ["q", "from", "to", "sort", "cursor", "limit"];
 
 export const ROUTES: RouteSpec[] = [
@@ -63,4 +70,14 @@ export const ROUTES: RouteSpec[] = [
   { service: "esSync", method: "POST", path: "/reindex" },
   { service: "provisioner", method: "POST", path: "/cleanup" },
   { service: "provisioner", method: "POST", path: "/hosts/refresh" },
+  // The front door: its own page, and a sample of what it passes on (reads, writes, operator actions).
+  { service: "dashboard", method: "GET", path: "/" },
+  { service: "dashboard", method: "GET", path: "/app.js" },
+  { service: "dashboard", method: "POST", path: "/v1/users/:userId/workspaces", body: ["projectName", "image"] },
+  { service: "dashboard", method: "DELETE", path: "/v1/users/:userId/workspaces/:workspaceId" },
+  { service: "dashboard", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
+  { service: "dashboard", method: "GET", path: "/status/:operationId", query: ["wait"] },
+  { service: "dashboard", method: "GET", path: "/ops/:service/:action", query: ["limit"] },
+  { service: "dashboard", method: "POST", path: "/ops/:service/dlq/replay" },
+  { service: "dashboard", method: "GET", path: "/openapi/:document" },
 ];

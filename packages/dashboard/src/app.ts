@@ -2,7 +2,7 @@
  * The front door (port 3004): the dashboard's page and script, and the API passed on to the
  * service that answers it (routes.ts), on one origin: no CORS, one URL for the browser and the CLI.
  */
-import { type Logger, type ReadyCheck, serviceApp } from "@a4c/shared";
+import { type Logger, problems, type ReadyCheck, serviceApp } from "@a4c/shared";
 import { type Asset, serveAsset } from "./assets.ts";
 import type { DashboardMetrics } from "./metrics.ts";
 import { forward } from "./proxy.ts";
@@ -39,7 +39,7 @@ export function createApp(d: DashboardDeps) {
   };
   const pass = ({ request }: { request: Request }) => {
     const target = route(request.method, new URL(request.url).pathname);
-    if (!target) return undefined; // Elysia then answers our 404 problem.
+    if (!target) throw problems.notFound("no such route");
     return forward(request, target, proxy);
   };
   const page =
