@@ -11,11 +11,11 @@ import {
   type Principal,
   problems,
   type ReadyCheck,
-  readApiDocs,
   serviceApp,
   toProblemResponse,
   UUID_PATTERN,
 } from "@a4c/shared";
+import { readApiDocs } from "./docs.ts";
 import type { EntityService } from "./entities.ts";
 import type { ReadMetrics } from "./metrics.ts";
 import type { OperatorViews } from "./operators.ts";

@@ -1,4 +1,3 @@
 export { type ApiInfo, apiDocs } from "./document.ts";
 export { type ErrorStatus, type OperationSpec, operation, schemaRef } from "./operation.ts";
-export { readApiDocs } from "./read-api.ts";
 export { type ApiSchemaName, ApiSchemas } from "./schemas.ts";

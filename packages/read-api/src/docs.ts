@@ -2,9 +2,9 @@
  * The read-api's routes as documented in its OpenAPI document, one `detail` per route
  * (packages/read-api/src/app.ts attaches them). Parameter rules repeat what the handlers check.
  */
+
+import { operation, UUID_PATTERN } from "@a4c/shared";
 import { Type } from "@sinclair/typebox";
-import { UUID_PATTERN } from "../cursor.ts";
-import { operation } from "./operation.ts";
 
 const uuid = (what: string) =>
   Type.String({ pattern: UUID_PATTERN.source, description: `the ${what} (a lowercase UUID)` });
