@@ -33,7 +33,8 @@ export function bytes(n: number): string {
   return `${v.toFixed(v >= 10 || u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
-export const short = (id: string | null) => (id ? id.slice(0, 8) : "—");
+/** An id's last 8 characters: the random end (our UUIDs are v7, whose first characters are the time). */
+export const short = (id: string | null) => (id ? id.slice(-8) : "—");
 
 export function ErrorBanner({ error }: { error: unknown }) {
   if (!error) return null;
