@@ -1,7 +1,8 @@
 /**
  * Failure matrix: PostgreSQL stops for 20 s while writes keep arriving. The gateway keeps
  * accepting (it does not need PostgreSQL), the processor waits, and after PostgreSQL returns
- * every accepted write completes — none is marked failed because of the outage.
+ * every accepted write completes — none is marked failed because of the outage. Reads that need
+ * PostgreSQL answer 503 with Retry-After meanwhile.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -43,6 +44,11 @@ test("PostgreSQL down for 20 s: writes accepted and queued, all complete after r
   const probeStatus = await get(stack, `/status/${probe.body.operationId}`, user.token);
   expect(probeStatus.status).toBe(200);
   expect(probeStatus.body.status).toBe("pending");
+  // A read that needs PostgreSQL (nothing cached) is an outage to retry, not an error.
+  const read = await get(stack, `/v1/users/${user.userId}`, user.token);
+  expect(read.status).toBe(503);
+  expect(read.headers.get("retry-after")).not.toBeNull();
+  expect(read.headers.get("content-type")).toContain("application/problem+json");
   await Bun.sleep(16_000);
   await pg.start();
   const sent = await writes;

@@ -11,6 +11,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import { bearerToken } from "./auth.ts";
+import { classifyPgError } from "./db/client.ts";
 import { HttpProblem, problemResponse, problems, UnavailableError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { metricsResponse, type Registry } from "./metrics.ts";
@@ -46,9 +47,12 @@ export function requireOperator(request: Request, adminToken: string): void {
 /** The one place errors become problem+json answers; nothing but our own text reaches a client. */
 export function toProblemResponse(err: unknown, log: Logger, path: string): Response {
   if (err instanceof HttpProblem) return problemResponse(err);
-  if (err instanceof UnavailableError) {
-    log.warn({ event: "request.unavailable", dependency: err.dependency, path });
-    return problemResponse(problems.unavailable(`${err.dependency} is unavailable; retry later`));
+  // A lost or refused PostgreSQL connection, wherever it surfaced, is an outage: 503, retry later.
+  const dependency =
+    err instanceof UnavailableError ? err.dependency : classifyPgError(err) === "unavailable" ? "postgres" : null;
+  if (dependency) {
+    log.warn({ event: "request.unavailable", dependency, path });
+    return problemResponse(problems.unavailable(`${dependency} is unavailable; retry later`));
   }
   log.error({ event: "request.error", path, err });
   return problemResponse(new HttpProblem(500, "Internal Server Error", "unexpected error; it has been logged"));
