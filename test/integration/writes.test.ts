@@ -3,7 +3,7 @@
  * problem+json with nothing changed, and idempotent replays.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstreamManager } from "@a4c/shared";
+import { jetstream, jetstreamManager, keyHash, newOperationId } from "@a4c/shared";
 import { createUser, del, expectProblem, get, post, settle } from "../helpers/client.ts";
 import { startStack, type TestStack } from "../helpers/stack.ts";
 
@@ -179,6 +179,68 @@ describe("idempotency", () => {
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(a.body.operationId).not.toBe(b.body.operationId as string);
+  });
+
+  test("the admin's key used for another kind of write: 422, and the first request is applied", async () => {
+    const first = await post(stack, "/v1/users", { name: "Kay", email: "kay@example.com" }, { key: "cross-kind" });
+    expect(first.status).toBe(202);
+    const before = await snapshot();
+    const r = await post(
+      stack,
+      `/v1/users/${alice.userId}/workspaces`,
+      { projectName: "cross" },
+      { key: "cross-kind" },
+    );
+    expectProblem(r, 422);
+    expect(await snapshot()).toEqual(before);
+    expect((await settle(stack, first.body.operationId as string)).body.status).toBe("completed");
+  });
+
+  test("one key for two kinds that race past the gateway: both are applied, none is lost", async () => {
+    // What two concurrent admin requests could do: each kind's subject takes the key once.
+    const js = jetstream(stack.nc);
+    const key = "raced-kinds";
+    const hash = keyHash("admin", key);
+    const operations: string[] = [];
+    for (const [entity, command] of [
+      [
+        "users",
+        {
+          type: "user.create",
+          userId: crypto.randomUUID(),
+          name: "Race",
+          email: "race@example.com",
+          tokenHash: "a".repeat(64),
+        },
+      ],
+      [
+        "workspaces",
+        {
+          type: "workspace.create",
+          userId: alice.userId,
+          workspaceId: crypto.randomUUID(),
+          jobId: crypto.randomUUID(),
+          projectName: "raced",
+          image: "a4c/base:latest",
+        },
+      ],
+    ] as const) {
+      const operationId = newOperationId(entity, hash);
+      operations.push(operationId);
+      const envelope = {
+        v: 1,
+        operationId,
+        actor: "admin",
+        idempotencyKey: key,
+        fingerprint: `fp-${entity}`,
+        acceptedAt: new Date().toISOString(),
+        command,
+      };
+      await js.publish(stack.names.writesSubject(entity, hash), JSON.stringify(envelope), { msgID: operationId });
+    }
+    for (const id of operations) expect((await settle(stack, id)).body).toMatchObject({ status: "completed" });
+    const [n] = await stack.sql`SELECT count(*)::int AS n FROM write_operations WHERE idempotency_key = ${key}`;
+    expect(n?.n).toBe(2);
   });
 
   test("50 concurrent identical requests: one operation, one effect", async () => {

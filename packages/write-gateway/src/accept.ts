@@ -1,6 +1,8 @@
 import {
+  ADMIN_ACTOR,
   acceptedBody,
   type Command,
+  ENTITIES,
   type Entity,
   type Envelope,
   findStoredRequest,
@@ -64,6 +66,7 @@ export class AcceptService {
       acceptedAt: new Date().toISOString(),
       command: req.command(operationId),
     };
+    if (req.actor === ADMIN_ACTOR) await this.#refuseKeyOfAnotherKind(req, hash);
     try {
       // The operation id travels as Nats-Msg-Id too, so even an unreadable body can be traced.
       await this.js.publish(this.names.writesSubject(req.entity, hash), JSON.stringify(envelope), {
@@ -82,6 +85,25 @@ export class AcceptService {
       return this.#answerConflict(winner, req, operationId);
     }
     return { replayed: false, operationId, body: acceptedBody(envelope, this.tokenSecret) };
+  }
+
+  /**
+   * Each kind of write (users, workspaces, hosts) has its own subjects, so the publish above only
+   * sees the key's earlier use for the same kind. Only the admin writes more than one kind: its
+   * key, already used for another kind, is a different request (422) — looked up first. (Two such
+   * requests racing are both accepted; the ledger's key scope is per kind too, so both apply.)
+   */
+  async #refuseKeyOfAnotherKind(req: WriteRequest, hash: string): Promise<void> {
+    for (const other of ENTITIES) {
+      if (other === req.entity) continue;
+      let found: Awaited<ReturnType<typeof findStoredRequest>>;
+      try {
+        found = await findStoredRequest(this.jsm, this.names, other, hash);
+      } catch (err) {
+        throw new UnavailableError("jetstream", { cause: err });
+      }
+      if (found) throw problems.keyReuse();
+    }
   }
 
   /** The request stored under the key. Only looked up after a refused publish, never before. */

@@ -82,6 +82,7 @@ export async function releaseExpiredKey(tx: Db, c: OperationClaim, retentionHour
   const rows = await tx`
     DELETE FROM write_operations
     WHERE user_id = ${c.actor} AND idempotency_key = ${c.idempotencyKey} AND operation_id <> ${c.operationId}
+      AND substr(operation_id, 4, 1) = substr(${c.operationId}, 4, 1)
       AND created_at < now() - make_interval(secs => ${retentionHours * 3600})
     RETURNING 1`;
   return rows.length;
