@@ -238,6 +238,22 @@ describe("exit codes and errors", () => {
 });
 
 describe("admin", () => {
+  test("users create: the user and its token, which then signs in; a taken email exits 1", async () => {
+    const admin = { url: s.url, token: s.adminToken };
+    const email = `grace-${Date.now()}@example.com`;
+    const r = await a4c(["users", "create", "Grace Hopper", email, "--json"], admin);
+    expect(r.code).toBe(0);
+    const created = JSON.parse(r.stdout) as { userId: string; token: string; status: string };
+    expect(created).toMatchObject({ userId: expect.stringMatching(UUID), status: "completed" });
+    const who = await a4c(["whoami", "--json"], { url: s.url, token: created.token });
+    expect(JSON.parse(who.stdout)).toMatchObject({ me: { kind: "user", user: { id: created.userId, email } } });
+
+    const again = await a4c(["users", "create", "Someone Else", email], admin);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("email_taken");
+    expect((await a4c(["users", "create", "Mallory", "m@example.com"], as)).code).toBe(3);
+  });
+
   test("hosts: the three hosts; a user may not (exit 3)", async () => {
     const r = await a4c(["hosts"], { url: s.url, token: s.adminToken });
     expect(r.code).toBe(0);

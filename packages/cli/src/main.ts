@@ -9,6 +9,7 @@ import { registerAdmin } from "./commands/admin.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerOp } from "./commands/operation.ts";
 import { registerSession } from "./commands/session.ts";
+import { registerUsers } from "./commands/users.ts";
 import { registerWs } from "./commands/ws.ts";
 import { CliError, EXIT, ProblemError } from "./errors.ts";
 import { colorsFor } from "./render.ts";
@@ -42,6 +43,7 @@ of retries · 130 stopped waiting with Ctrl-C (the work goes on).`,
   registerJobs(p);
   registerOp(p);
   registerAdmin(p);
+  registerUsers(p);
   return p;
 }
 

@@ -105,8 +105,8 @@ export function registerOp(program: Command): void {
 Exit code 1 when the operation failed or its job did not complete.
 
 Examples:
-  a4c op 0198f0c2-6f1e-7a3b-9c4d-2e5f6a7b8c9d
-  a4c op 0198f0c2-6f1e-7a3b-9c4d-2e5f6a7b8c9d --wait`,
+  a4c op op-w-3f2c9a0e1b7d4c6a8e5f1b2c-9d8e7f6a5b4c
+  a4c op op-w-3f2c9a0e1b7d4c6a8e5f1b2c-9d8e7f6a5b4c --wait`,
     )
     .action(
       action(async (ctx, id: string, o: { wait?: boolean }) => {
