@@ -18,6 +18,8 @@ let browser: Browser;
 let page: Page;
 let user: { userId: string; token: string };
 const timings: Record<string, number> = {};
+/** The job of a workspace whose image does not exist (made by the status:failed test). */
+let failedJob = "";
 const sql = () => cs.p.stack.sql;
 
 beforeAll(async () => {
@@ -119,6 +121,7 @@ describe("dashboard in a browser", () => {
 
   test("filtering status:failed shows the failed job and the facet counts", async () => {
     const { jobId } = await createThroughApi("broken", "a4c/no-such-image:1");
+    failedJob = jobId;
     await indexed(jobId, "FAILED");
     await page.goto(`${cs.url}/#/jobs`);
     await page.locator("[data-facet='status:failed']").waitFor();
@@ -155,7 +158,7 @@ describe("dashboard in a browser", () => {
 
   test("a failed job's detail shows its steps and the error", async () => {
     await page.goto(`${cs.url}/#/jobs?q=status:failed`);
-    await page.click("[data-job]");
+    await page.click(`[data-job='${failedJob}']`);
     await expect(page.locator("[data-testid=job-error]").textContent()).resolves.toContain("No such image");
     await expect(page.locator("[data-step=container_create]").textContent()).resolves.toContain("failed");
     await expect(page.locator("[data-step=place]").textContent()).resolves.toContain("done");

@@ -1,7 +1,7 @@
 /** The operators' screens (admin token): hosts and their disks, the two DLQs with replay, the cleanup record. */
 import { useState } from "preact/hooks";
 import { get, ops, write } from "./api.ts";
-import { Badge, bytes, ErrorBanner, Panel, short, useLoad, when } from "./ui.tsx";
+import { Badge, bytes, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
 interface Host {
   id: string;
@@ -67,48 +67,36 @@ export function HostsPage() {
           </button>
         }
       >
-        <table>
-          <thead>
-            <tr>
-              <th>Host</th>
-              <th>State</th>
-              <th>Disk</th>
-              <th>Workspaces</th>
-              <th>Last seen</th>
-              <th />
+        <Table headers={["Host", "State", "Disk", "Workspaces", "Last seen", ""]}>
+          {(hosts.data ?? []).map((h) => (
+            <tr key={h.id} data-host={h.name}>
+              <td>
+                <strong>{h.name}</strong>
+                <div class="mono muted">{h.sshAddress}</div>
+                {h.lastError && <div class="error-text">{h.lastError}</div>}
+              </td>
+              <td>
+                <Badge value={h.state} />
+              </td>
+              <td>
+                <DiskBar host={h} />
+              </td>
+              <td>{h.workspaces}</td>
+              <td class="muted">{when(h.lastSeenAt)}</td>
+              <td>
+                {h.state === "draining" ? (
+                  <button type="button" onClick={() => act(h, "activate")}>
+                    Activate
+                  </button>
+                ) : (
+                  <button type="button" onClick={() => act(h, "drain")}>
+                    Drain
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {(hosts.data ?? []).map((h) => (
-              <tr key={h.id} data-host={h.name}>
-                <td>
-                  <strong>{h.name}</strong>
-                  <div class="mono muted">{h.sshAddress}</div>
-                  {h.lastError && <div class="error-text">{h.lastError}</div>}
-                </td>
-                <td>
-                  <Badge value={h.state} />
-                </td>
-                <td>
-                  <DiskBar host={h} />
-                </td>
-                <td>{h.workspaces}</td>
-                <td class="muted">{when(h.lastSeenAt)}</td>
-                <td>
-                  {h.state === "draining" ? (
-                    <button type="button" onClick={() => act(h, "activate")}>
-                      Activate
-                    </button>
-                  ) : (
-                    <button type="button" onClick={() => act(h, "drain")}>
-                      Drain
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Panel>
     </div>
   );
@@ -130,16 +118,6 @@ interface WritesDlq {
 interface SearchDlq {
   items: Array<{ jobId: string; version: number | null; attempts: number; error: string; firstFailedAt: string }>;
   total: number;
-}
-
-function Empty({ columns, text }: { columns: number; text: string }) {
-  return (
-    <tr>
-      <td colSpan={columns} class="muted">
-        {text}
-      </td>
-    </tr>
-  );
 }
 
 export function DlqPage() {
@@ -180,33 +158,23 @@ export function DlqPage() {
       >
         <ErrorBanner error={writes.error} />
         <p class="muted">Write requests the processor gave up on after its retries, or could not read.</p>
-        <table>
-          <thead>
-            <tr>
-              <th>Seq</th>
-              <th>Entity</th>
-              <th>Reason</th>
-              <th>Operation</th>
-              <th>Detail</th>
-              <th>Stored</th>
+        <Table
+          headers={["Seq", "Entity", "Reason", "Operation", "Detail", "Stored"]}
+          empty={writes.data?.total === 0 && "Empty: every write request was applied."}
+        >
+          {(writes.data?.items ?? []).map((m) => (
+            <tr key={m.seq}>
+              <td>{m.seq}</td>
+              <td>{m.entity}</td>
+              <td>
+                <Badge value={m.reason} />
+              </td>
+              <td class="mono">{m.operationId ?? "—"}</td>
+              <td>{m.detail}</td>
+              <td class="muted">{when(m.storedAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {(writes.data?.items ?? []).map((m) => (
-              <tr key={m.seq}>
-                <td>{m.seq}</td>
-                <td>{m.entity}</td>
-                <td>
-                  <Badge value={m.reason} />
-                </td>
-                <td class="mono">{m.operationId ?? "—"}</td>
-                <td>{m.detail}</td>
-                <td class="muted">{when(m.storedAt)}</td>
-              </tr>
-            ))}
-            {writes.data?.total === 0 && <Empty columns={6} text="Empty: every write request was applied." />}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Panel>
       <Panel
         title={`Search sync DLQ (${search.data?.total ?? "…"})`}
@@ -220,31 +188,22 @@ export function DlqPage() {
         <p class="muted">
           Jobs es-sync could not index after every retry; a replay indexes them again from PostgreSQL.
         </p>
-        <table>
-          <thead>
-            <tr>
-              <th>Job</th>
-              <th>Version</th>
-              <th>Attempts</th>
-              <th>Error</th>
-              <th>First failed</th>
+        <Table
+          headers={["Job", "Version", "Attempts", "Error", "First failed"]}
+          empty={search.data?.total === 0 && "Empty: every job change reached the index."}
+        >
+          {(search.data?.items ?? []).map((m) => (
+            <tr key={`${m.jobId}-${m.version}`}>
+              <td class="mono">
+                <a href={`#/jobs/${m.jobId}`}>{short(m.jobId)}</a>
+              </td>
+              <td>{m.version ?? "—"}</td>
+              <td>{m.attempts}</td>
+              <td>{m.error}</td>
+              <td class="muted">{when(m.firstFailedAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {(search.data?.items ?? []).map((m) => (
-              <tr key={`${m.jobId}-${m.version}`}>
-                <td class="mono">
-                  <a href={`#/jobs/${m.jobId}`}>{short(m.jobId)}</a>
-                </td>
-                <td>{m.version ?? "—"}</td>
-                <td>{m.attempts}</td>
-                <td>{m.error}</td>
-                <td class="muted">{when(m.firstFailedAt)}</td>
-              </tr>
-            ))}
-            {search.data?.total === 0 && <Empty columns={5} text="Empty: every job change reached the index." />}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Panel>
     </div>
   );
@@ -295,42 +254,26 @@ export function CleanupPage() {
         }
       >
         <p class="muted">What the cleanup daemon removed from the hosts (or, in dry-run mode, would have), and why.</p>
-        <table>
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Host</th>
-              <th>Container</th>
-              <th>Workspace</th>
-              <th>Action</th>
-              <th>Reason</th>
+        <Table
+          headers={["When", "Host", "Container", "Workspace", "Action", "Reason"]}
+          empty={page.data?.items.length === 0 && "Nothing removed yet."}
+        >
+          {(page.data?.items ?? []).map((a) => (
+            <tr key={a.id}>
+              <td class="muted">{when(a.createdAt)}</td>
+              <td>{a.hostName ?? "—"}</td>
+              <td class="mono">{a.containerId.slice(0, 12)}</td>
+              <td class="mono">{short(a.workspaceId)}</td>
+              <td>
+                <Badge value={a.action} />
+              </td>
+              <td>
+                {a.reason}
+                {a.detail ? <span class="muted"> — {a.detail}</span> : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {(page.data?.items ?? []).map((a) => (
-              <tr key={a.id}>
-                <td class="muted">{when(a.createdAt)}</td>
-                <td>{a.hostName ?? "—"}</td>
-                <td class="mono">{a.containerId.slice(0, 12)}</td>
-                <td class="mono">{short(a.workspaceId)}</td>
-                <td>
-                  <Badge value={a.action} />
-                </td>
-                <td>
-                  {a.reason}
-                  {a.detail ? <span class="muted"> — {a.detail}</span> : null}
-                </td>
-              </tr>
-            ))}
-            {page.data && page.data.items.length === 0 && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  Nothing removed yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+          ))}
+        </Table>
         <div class="pager">
           <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
             ← Newer

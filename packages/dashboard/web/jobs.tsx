@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, FINAL_JOB, get, type JobDoc, type JobView, type SearchAnswer, write } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Badge, duration, ErrorBanner, Panel, short, useLoad, when } from "./ui.tsx";
+import { Badge, duration, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
 /** Adds `field:value` to the query, or takes it away when it is there. */
 export function toggleTerm(q: string, field: string, value: string): string {
@@ -151,43 +151,25 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
             </span>
             {data && <span data-testid="source">from {data.source}</span>}
           </div>
-          <table>
-            <thead>
-              <tr>
-                <th>Job</th>
-                <th>Type</th>
-                <th>Status</th>
-                <th>Step</th>
-                <th>Project</th>
-                <th>Owner</th>
-                <th>Host</th>
-                <th>Created</th>
+          <Table
+            headers={["Job", "Type", "Status", "Step", "Project", "Owner", "Host", "Created"]}
+            empty={data && rows.length === 0 && "No job matches."}
+          >
+            {rows.map((j) => (
+              <tr key={j.id} class="clickable" data-job={j.id} onClick={() => navigate(`jobs/${j.id}`)}>
+                <td class="mono">{short(j.id)}</td>
+                <td>{j.type.replace(/_/g, " ").toLowerCase()}</td>
+                <td data-testid="status">
+                  <Badge value={j.status} />
+                </td>
+                <td class="mono">{j.step ?? ""}</td>
+                <td>{j.projectName ?? ""}</td>
+                <td>{j.ownerName ?? short(j.userId)}</td>
+                <td>{j.hostName ?? ""}</td>
+                <td class="muted">{when(j.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((j) => (
-                <tr key={j.id} class="clickable" data-job={j.id} onClick={() => navigate(`jobs/${j.id}`)}>
-                  <td class="mono">{short(j.id)}</td>
-                  <td>{j.type.replace(/_/g, " ").toLowerCase()}</td>
-                  <td data-testid="status">
-                    <Badge value={j.status} />
-                  </td>
-                  <td class="mono">{j.step ?? ""}</td>
-                  <td>{j.projectName ?? ""}</td>
-                  <td>{j.ownerName ?? short(j.userId)}</td>
-                  <td>{j.hostName ?? ""}</td>
-                  <td class="muted">{when(j.createdAt)}</td>
-                </tr>
-              ))}
-              {data && rows.length === 0 && (
-                <tr>
-                  <td colSpan={8} class="muted">
-                    No job matches.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <div class="pager">
             <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
               ← Previous

@@ -97,3 +97,36 @@ export function Panel({
     </section>
   );
 }
+
+/** A table with its header row; `empty` (when given) is the row shown in place of none. */
+export function Table({
+  headers,
+  empty,
+  children,
+}: {
+  headers: string[];
+  empty?: string | false | null | undefined;
+  children: ComponentChildren;
+}) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {headers.map((h, i) => (
+            <th key={`${i}-${h}`}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {children}
+        {empty && (
+          <tr>
+            <td colSpan={headers.length} class="muted">
+              {empty}
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { FINAL_JOB, follow, get, type Me, type OperationView, type Workspace, write } from "./api.ts";
-import { Badge, ErrorBanner, Panel, short, useLoad, when } from "./ui.tsx";
+import { Badge, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
 interface Accepted {
   operationId: string;
@@ -133,51 +133,33 @@ export function WorkspacesPage({ me }: { me: Me }) {
         </Panel>
       )}
       <Panel title="Your workspaces">
-        <table>
-          <thead>
-            <tr>
-              <th>Project</th>
-              <th>Status</th>
-              <th>Host</th>
-              <th>Address</th>
-              <th>Hostname</th>
-              <th>Image</th>
-              <th>Created</th>
-              <th />
+        <Table
+          headers={["Project", "Status", "Host", "Address", "Hostname", "Image", "Created", ""]}
+          empty={list.data && list.data.items.length === 0 && "No workspaces yet."}
+        >
+          {(list.data?.items ?? []).map((w) => (
+            <tr key={w.id} data-workspace={w.projectName}>
+              <td>
+                {w.projectName} <span class="mono muted">{short(w.id)}</span>
+              </td>
+              <td data-testid="ws-status">
+                <Badge value={w.status} />
+              </td>
+              <td>{w.hostName ?? "—"}</td>
+              <td class="mono">{w.address ?? "—"}</td>
+              <td class="mono">{w.hostname ?? "—"}</td>
+              <td class="mono">{w.image}</td>
+              <td class="muted">{when(w.createdAt)}</td>
+              <td>
+                {(w.status === "RUNNING" || w.status === "FAILED") && (
+                  <button type="button" class="danger" onClick={() => remove(w)}>
+                    Delete
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {(list.data?.items ?? []).map((w) => (
-              <tr key={w.id} data-workspace={w.projectName}>
-                <td>
-                  {w.projectName} <span class="mono muted">{short(w.id)}</span>
-                </td>
-                <td data-testid="ws-status">
-                  <Badge value={w.status} />
-                </td>
-                <td>{w.hostName ?? "—"}</td>
-                <td class="mono">{w.address ?? "—"}</td>
-                <td class="mono">{w.hostname ?? "—"}</td>
-                <td class="mono">{w.image}</td>
-                <td class="muted">{when(w.createdAt)}</td>
-                <td>
-                  {(w.status === "RUNNING" || w.status === "FAILED") && (
-                    <button type="button" class="danger" onClick={() => remove(w)}>
-                      Delete
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-            {list.data && list.data.items.length === 0 && (
-              <tr>
-                <td colSpan={8} class="muted">
-                  No workspaces yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Panel>
     </div>
   );
