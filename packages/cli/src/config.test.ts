@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configPath, DEFAULT_URL, readConfig, resolveSettings, writeConfig } from "./config.ts";
+import { checkToken, configPath, DEFAULT_URL, readConfig, resolveSettings, writeConfig } from "./config.ts";
 import { CliError, UsageError } from "./errors.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "a4c-config-"));
@@ -45,5 +45,15 @@ describe("config", () => {
     });
     expect(resolveSettings({}, {})).toEqual({ url: DEFAULT_URL, token: null, tokenSource: "none" });
     expect(() => resolveSettings({ A4C_URL: "ftp://x" }, {})).toThrow(UsageError);
+  });
+});
+
+describe("tokens", () => {
+  test("a pasted line's whitespace is dropped; spaces, newlines inside or control characters are usage errors", () => {
+    expect(checkToken("  a4c_abc\n", "--token")).toBe("a4c_abc");
+    for (const bad of ["", "a4c abc", "a4c_abc\nthe\nrest", "a4c\u0000x", "x".repeat(513)]) {
+      expect(() => checkToken(bad, "--token")).toThrow("Not a token");
+    }
+    expect(() => resolveSettings({ A4C_TOKEN: "two words" }, {})).toThrow("Not a token (A4C_TOKEN)");
   });
 });

@@ -68,9 +68,22 @@ export function normalizeUrl(raw: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
+/**
+ * A token as a bearer token can carry it: 1 to 512 printable characters, no spaces. Surrounding
+ * whitespace (a pasted line's newline) is dropped; anything else is a usage error, said as such
+ * instead of failing later as an unsendable header.
+ */
+export function checkToken(raw: string, from: string): string {
+  const token = raw.trim();
+  if (!/^[\x21-\x7e]{1,512}$/.test(token)) {
+    throw new UsageError(`Not a token (${from})`, "a token is 1 to 512 printable characters without spaces");
+  }
+  return token;
+}
+
 export function resolveSettings(env: NodeJS.ProcessEnv = process.env, stored: StoredConfig = readConfig()): Settings {
   const url = normalizeUrl(env.A4C_URL || stored.url || DEFAULT_URL);
-  if (env.A4C_TOKEN) return { url, token: env.A4C_TOKEN, tokenSource: "A4C_TOKEN" };
-  if (stored.token) return { url, token: stored.token, tokenSource: "config" };
+  if (env.A4C_TOKEN) return { url, token: checkToken(env.A4C_TOKEN, "A4C_TOKEN"), tokenSource: "A4C_TOKEN" };
+  if (stored.token) return { url, token: checkToken(stored.token, "the stored login"), tokenSource: "config" };
   return { url, token: null, tokenSource: "none" };
 }

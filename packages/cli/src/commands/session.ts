@@ -1,7 +1,7 @@
 /** `a4c login`, `a4c logout`, `a4c whoami`: which front door, with which token. */
 import type { Command } from "commander";
 import type { Me } from "../api.ts";
-import { configPath, DEFAULT_URL, normalizeUrl, readConfig, writeConfig } from "../config.ts";
+import { checkToken, configPath, DEFAULT_URL, normalizeUrl, readConfig, writeConfig } from "../config.ts";
 import type { Context } from "../context.ts";
 import { EXIT, InterruptedError, UsageError } from "../errors.ts";
 import { fields } from "../render.ts";
@@ -42,8 +42,9 @@ function describeMe(me: Me): string {
 async function login(ctx: Context, o: { url?: string; token?: string }) {
   const stored = readConfig();
   const url = normalizeUrl(o.url ?? ctx.env.A4C_URL ?? stored.url ?? DEFAULT_URL);
-  const token = o.token ?? ctx.env.A4C_TOKEN ?? (await readToken());
-  if (!token) throw new UsageError("No token given", "pass --token <token>, or type it when asked");
+  const given = o.token ?? ctx.env.A4C_TOKEN ?? (await readToken());
+  if (!given) throw new UsageError("No token given", "pass --token <token>, or type it when asked");
+  const token = checkToken(given, o.token !== undefined ? "--token" : "the token given");
   // Checked before it is stored: a wrong token fails here (exit 3), not at the next command.
   const me = await ctx.clientFor(url, token).get<Me>("/v1/me");
   const path = configPath();
