@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { createUser, post, settle } from "../helpers/client.ts";
 import { type ClientStack, startClientStack } from "../helpers/clients.ts";
+import { cure, poison } from "../helpers/poison.ts";
 import { until } from "../helpers/wait.ts";
 
 let cs: ClientStack;
@@ -214,15 +215,7 @@ describe("dashboard in a browser", () => {
     await screenshot(page, "hosts");
 
     // A write that fails every delivery (a retryable error that never clears) is given up to the DLQ.
-    await sql().unsafe(`
-      CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.project_name = 'poison' THEN
-          RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER poison BEFORE INSERT ON workspace FOR EACH ROW EXECUTE FUNCTION poison();`);
+    await sql().unsafe(poison("workspace", "NEW.project_name = 'poison'"));
     const poisoned = await post(
       cs.p.stack,
       `/v1/users/${user.userId}/workspaces`,
@@ -241,7 +234,7 @@ describe("dashboard in a browser", () => {
     await screenshot(page, "dlq");
 
     // The cause fixed, a replay from the screen applies it, once.
-    await sql().unsafe("DROP TRIGGER poison ON workspace; DROP FUNCTION poison()");
+    await sql().unsafe(cure("workspace"));
     await page.locator("h2", { hasText: "Writes DLQ" }).locator("xpath=..").locator("text=Replay").click();
     await page.locator("[data-testid=replay-result]", { hasText: "replayed 1" }).waitFor();
     await page.locator("h2", { hasText: "Writes DLQ (0)" }).waitFor();

@@ -7,34 +7,16 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream, jetstreamManager, tokenHash } from "@a4c/shared";
+import type { WritesDlqPage, WritesReplayReport } from "@a4c/shared/answers";
 import { headers } from "@nats-io/transport-node";
 import { createUser, get, post, settle } from "../helpers/client.ts";
 import { metricValue, operator } from "../helpers/ops.ts";
+import { cure, poison } from "../helpers/poison.ts";
 import { startStack, type TestStack } from "../helpers/stack.ts";
 import { until } from "../helpers/wait.ts";
 
-interface Entry {
-  seq: number;
-  entity: string;
-  reason: string;
-  detail: string | null;
-  operationId: string | null;
-  sourceSeq: number | null;
-  sourceSubject: string | null;
-  storedAt: string;
-  replayable: boolean;
-  command?: Record<string, unknown>;
-}
-interface Listing {
-  items: Entry[];
-  total: number;
-}
-interface Report {
-  replayed: number;
-  stillFailing: number;
-  skipped: number;
-  items: Array<{ seq: number; operationId: string | null; outcome: string; code?: string; detail?: string }>;
-}
+type Listing = WritesDlqPage;
+type Report = WritesReplayReport;
 
 let stack: TestStack;
 let user: { userId: string; token: string };
@@ -43,16 +25,8 @@ let workspaceOp = "";
 let userOp = "";
 let poisonUser: { userId: string; token: string };
 
-/** Fails the inserts into `table` that match `when` with a serialization failure. */
-const poison = (table: string, when: string) => `
-  CREATE OR REPLACE FUNCTION poison_${table}() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN
-    IF ${when} THEN RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001'; END IF;
-    RETURN NEW;
-  END $$;
-  CREATE TRIGGER poison BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION poison_${table}();`;
 const POISON = poison("workspace", "NEW.project_name LIKE 'poison%'") + poison("users", "NEW.name = 'Poison User'");
-const CURE = "DROP TRIGGER poison ON workspace; DROP TRIGGER poison ON users;";
+const CURE = cure("workspace") + cure("users");
 
 beforeAll(async () => {
   stack = await startStack("dlqreplay", { env: { A4C_MAX_DELIVERIES: "3" } });

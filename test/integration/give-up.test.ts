@@ -6,21 +6,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@a4c/shared";
 import { createUser, post, settle } from "../helpers/client.ts";
+import { poison } from "../helpers/poison.ts";
 import { serviceLog, startStack, type TestStack } from "../helpers/stack.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startStack("giveup", { env: { A4C_MAX_DELIVERIES: "3" } });
   // A serialization failure for one project name, every time: retryable, but never succeeds.
-  await stack.sql.unsafe(`
-    CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.project_name = 'poison' THEN
-        RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER poison BEFORE INSERT ON workspace FOR EACH ROW EXECUTE FUNCTION poison();`);
+  await stack.sql.unsafe(poison("workspace", "NEW.project_name = 'poison'"));
 });
 afterAll(() => stack.stop());
 

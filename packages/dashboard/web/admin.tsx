@@ -1,18 +1,7 @@
 /** The operators' screens (admin token): hosts and their disks, the two DLQs with replay, the cleanup record. */
 import { useState } from "preact/hooks";
-import { get, ops, write } from "./api.ts";
+import { type Api, get, type Host, ops, type SearchDlqPage, type WritesDlqPage, write } from "./api.ts";
 import { Badge, bytes, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
-
-interface Host {
-  id: string;
-  name: string;
-  sshAddress: string;
-  state: string;
-  disk: { usedBytes: number; reservedBytes: number; totalBytes: number; usedPercent: number | null; limited: boolean };
-  workspaces: number;
-  lastSeenAt: string | null;
-  lastError: string | null;
-}
 
 function DiskBar({ host }: { host: Host }) {
   const pct = host.disk.usedPercent ?? 0;
@@ -102,29 +91,11 @@ export function HostsPage() {
   );
 }
 
-interface WritesDlq {
-  items: Array<{
-    seq: number;
-    entity: string;
-    reason: string;
-    detail: string;
-    operationId: string | null;
-    storedAt: string;
-    replayable: boolean;
-  }>;
-  total: number;
-}
-
-interface SearchDlq {
-  items: Array<{ jobId: string; version: number | null; attempts: number; error: string; firstFailedAt: string }>;
-  total: number;
-}
-
 export function DlqPage() {
   const [result, setResult] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const writes = useLoad(() => ops<WritesDlq>("GET", "/ops/processor/dlq"), [], 5000);
-  const search = useLoad(() => ops<SearchDlq>("GET", "/ops/es-sync/dlq"), [], 5000);
+  const writes = useLoad(() => ops<WritesDlqPage>("GET", "/ops/processor/dlq"), [], 5000);
+  const search = useLoad(() => ops<SearchDlqPage>("GET", "/ops/es-sync/dlq"), [], 5000);
   const replay = async (which: "processor" | "es-sync") => {
     try {
       const r = await ops<Record<string, unknown>>("POST", `/ops/${which}/dlq/replay`);
@@ -209,26 +180,12 @@ export function DlqPage() {
   );
 }
 
-interface CleanupPage {
-  items: Array<{
-    id: string;
-    hostName: string | null;
-    containerId: string;
-    workspaceId: string | null;
-    reason: string;
-    action: string;
-    detail: string | null;
-    createdAt: string;
-  }>;
-  cursor: string | null;
-}
-
-export function CleanupPage() {
+export function CleanupScreen() {
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const [error, setError] = useState<unknown>(null);
   const cursor = cursors[cursors.length - 1];
   const page = useLoad(
-    (signal) => get<CleanupPage>(`/v1/cleanup/actions?limit=50${cursor ? `&cursor=${cursor}` : ""}`, signal),
+    (signal) => get<Api["CleanupPage"]>(`/v1/cleanup/actions?limit=50${cursor ? `&cursor=${cursor}` : ""}`, signal),
     [cursor],
   );
   return (

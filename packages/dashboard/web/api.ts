@@ -4,6 +4,8 @@
  * Writes take one Idempotency-Key per user action and keep it across retries of a 503 or 429, so
  * a retried click never creates twice.
  */
+import type { Api } from "@a4c/shared/answers";
+
 const TOKEN_KEY = "a4c.token";
 
 export function getToken(): string | null {
@@ -113,87 +115,13 @@ export function follow(operationId: string, onView: (view: OperationView) => voi
   return () => controller.abort();
 }
 
-export interface OperationView {
-  operationId: string;
-  status: "pending" | "completed" | "failed";
-  entity: { type: string; id: string };
-  job?: { id: string; status: string; step: string | null };
-  error?: { code: string; message: string };
-}
-
-export interface Me {
-  kind: "admin" | "user";
-  user?: { id: string; name: string; email: string };
-}
-
-export interface JobDoc {
-  id: string;
-  type: string;
-  status: string;
-  step: string | null;
-  userId: string;
-  ownerName: string | null;
-  workspaceId: string | null;
-  projectName: string | null;
-  image: string | null;
-  operationId: string | null;
-  hostName: string | null;
-  attempts: number;
-  errorCode: string | null;
-  errorMessage: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface SearchAnswer {
-  items: JobDoc[];
-  total: number;
-  totalRelation: "eq" | "gte";
-  facets: { status: Record<string, number>; type: Record<string, number> };
-  cursor: string | null;
-  source: "elasticsearch" | "postgres";
-  degraded: boolean;
-}
-
-export interface Step {
-  name: string;
-  status: string;
-  attempts?: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  message: string | null;
-}
-
-export interface JobView {
-  id: string;
-  type: string;
-  status: string;
-  step: string | null;
-  userId: string;
-  workspaceId: string | null;
-  operationId: string | null;
-  attempts: number;
-  error: { code: string; message: string } | null;
-  hostName: string | null;
-  note: string | null;
-  steps: Step[];
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface Workspace {
-  id: string;
-  userId: string;
-  projectName: string;
-  image: string;
-  status: string;
-  hostName: string | null;
-  containerId: string | null;
-  address: string | null;
-  hostname: string | null;
-  createdAt: string;
-}
+export type OperationView = Api["OperationView"];
+export type Me = Api["Me"];
+export type JobDoc = Api["JobSearchAnswer"]["items"][number];
+export type SearchAnswer = Api["JobSearchAnswer"];
+export type JobView = Api["Job"];
+export type Workspace = Api["Workspace"];
+export type Host = Api["Host"];
+export type { Api, SearchDlqPage, WritesDlqPage, WritesReplayReport } from "@a4c/shared/answers";
 
 export const FINAL_JOB = new Set(["COMPLETED", "FAILED", "CANCELED"]);

@@ -1,7 +1,7 @@
 /** The A4C dashboard: sign in with a token, then jobs, workspaces and (for admins) the operators' screens. */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { CleanupPage, DlqPage, HostsPage } from "./admin.tsx";
+import { CleanupScreen, DlqPage, HostsPage } from "./admin.tsx";
 import { ApiError, get, getToken, type Me, setToken } from "./api.ts";
 import { JobDetail, JobsPage } from "./jobs.tsx";
 import { navigate, useRoute } from "./router.ts";
@@ -87,7 +87,7 @@ function App() {
           ))}
         </nav>
         <span class="who" data-testid="who">
-          {me.kind === "admin" ? "admin" : `${me.user?.name} <${me.user?.email}>`}
+          {me.kind === "admin" ? "admin" : `${me.user.name} <${me.user.email}>`}
         </span>
         <button type="button" onClick={signOut}>
           Sign out
@@ -99,7 +99,7 @@ function App() {
         {page === "workspaces" && <WorkspacesPage me={me} />}
         {me.kind === "admin" && page === "hosts" && <HostsPage />}
         {me.kind === "admin" && page === "dlq" && <DlqPage />}
-        {me.kind === "admin" && page === "cleanup" && <CleanupPage />}
+        {me.kind === "admin" && page === "cleanup" && <CleanupScreen />}
       </main>
     </>
   );

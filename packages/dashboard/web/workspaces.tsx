@@ -24,7 +24,7 @@ function progress(v: OperationView): string {
 }
 
 export function WorkspacesPage({ me }: { me: Me }) {
-  const [userId, setUserId] = useState(me.user?.id ?? "");
+  const [userId, setUserId] = useState(me.kind === "user" ? me.user.id : "");
   const [project, setProject] = useState("");
   const [image, setImage] = useState("");
   const [busy, setBusy] = useState(false);

@@ -4,6 +4,7 @@
  * admin token: GET /dlq, POST /dlq/replay, POST /reconcile, GET and POST /reindex.
  */
 import { parseInstant, postgresCheck, problems, requireOperator, serviceApp } from "@a4c/shared";
+import type { SearchDlqPage, SearchReplayReport } from "@a4c/shared/answers";
 import type { CdcConsumer } from "./cdc-consumer.ts";
 import type { ReindexRunner } from "./reindex.ts";
 import type { Wiring } from "./wiring.ts";
@@ -48,9 +49,13 @@ export function opsApp(w: Wiring, cdc: CdcConsumer, reindex: ReindexRunner, toke
       .get("/dlq", async ({ request }) => {
         const limit = dlqLimit(new URL(request.url).searchParams.get("limit"));
         const items = await w.dlq.list();
-        return Response.json({ items: items.slice(0, limit), total: items.length });
+        const page: SearchDlqPage = { items: items.slice(0, limit), total: items.length };
+        return Response.json(page);
       })
-      .post("/dlq/replay", async () => Response.json(await w.dlq.replay()))
+      .post("/dlq/replay", async () => {
+        const report: SearchReplayReport = await w.dlq.replay();
+        return Response.json(report);
+      })
       .post("/reconcile", async ({ request }) =>
         Response.json(await w.reconciler.reconcile(reconcileWindow(new URL(request.url).searchParams))),
       )

@@ -4,17 +4,16 @@
  * sends the ones that still fail back to the DLQ. The replay bookmark is the committed offset of
  * a consumer group that never runs as a member (`<group>.dlq-replay`).
  */
+
 import { markSyncFailed, type Sql } from "@a4c/shared";
+import type { SearchDlqEntry } from "@a4c/shared/answers";
 import type { Kafka } from "kafkajs";
 import { readRange } from "./read-range.ts";
 import { type FailureRouter, parseRetryMessage, type RetryMessage } from "./retry.ts";
 import type { SyncService } from "./sync.ts";
 import { endOffsets, groupStartOffsets, setGroupOffsets } from "./topics.ts";
 
-export interface DlqEntry extends RetryMessage {
-  partition: number;
-  offset: string;
-}
+export type DlqEntry = SearchDlqEntry;
 
 export class DeadLetters {
   constructor(

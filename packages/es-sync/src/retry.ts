@@ -3,21 +3,13 @@
  * retry topics with growing delays, then to the DLQ. Each retry topic has one fixed delay, so its
  * messages are due in the order they were written and a consumer only ever waits on the head.
  */
+import type { SearchDlqEntry } from "@a4c/shared/answers";
 import type { Producer } from "kafkajs";
 import type { SyncFailure } from "./sync.ts";
 import type { SyncTopics } from "./topics.ts";
 
-/** The payload of a retry or DLQ message. */
-export interface RetryMessage {
-  jobId: string;
-  version: number | null;
-  /** How many times indexing it has failed so far. */
-  attempts: number;
-  error: string;
-  firstFailedAt: string;
-  /** Not to be tried before this instant (epoch ms). */
-  dueAtMs: number;
-}
+/** The payload of a retry or DLQ message: a DLQ entry as listed, but where it is in its topic. */
+export type RetryMessage = Omit<SearchDlqEntry, "partition" | "offset">;
 
 export type Route = { kind: "retry"; topic: string; delayMs: number } | { kind: "dlq"; topic: string };
 

@@ -4,6 +4,7 @@
  * need the admin token: GET /dlq, POST /dlq/replay.
  */
 import { problems, requireOperator, type ServiceAppOptions, serviceApp } from "@a4c/shared";
+import type { WritesDlqPage, WritesReplayReport } from "@a4c/shared/answers";
 import type { DlqStream } from "./dlq.ts";
 import type { DlqReplayer } from "./replay.ts";
 
@@ -22,9 +23,13 @@ export function opsApp(base: ServiceAppOptions, dlq: DlqStream, replayer: DlqRep
     { beforeHandle: ({ request }) => requireOperator(request, base.adminToken) },
     (operator) =>
       operator
-        .get("/dlq", async ({ request }) =>
-          Response.json(await dlq.list(listLimit(new URL(request.url).searchParams.get("limit")))),
-        )
-        .post("/dlq/replay", async () => Response.json(await replayer.replay())),
+        .get("/dlq", async ({ request }) => {
+          const page: WritesDlqPage = await dlq.list(listLimit(new URL(request.url).searchParams.get("limit")));
+          return Response.json(page);
+        })
+        .post("/dlq/replay", async () => {
+          const report: WritesReplayReport = await replayer.replay();
+          return Response.json(report);
+        }),
   );
 }

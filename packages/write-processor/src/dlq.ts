@@ -5,15 +5,8 @@
  * (direct gets, in stream order); a listed command is summarised field by field, so a secret such
  * as a new user's token hash never leaves the stream.
  */
-import {
-  type Command,
-  decodeEnvelope,
-  ENTITIES,
-  type Entity,
-  type Envelope,
-  type StreamNames,
-  UnavailableError,
-} from "@a4c/shared";
+import { type Command, decodeEnvelope, ENTITIES, type Envelope, type StreamNames, UnavailableError } from "@a4c/shared";
+import type { WritesDlqEntry } from "@a4c/shared/answers";
 import { JetStreamApiError, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
 
@@ -83,14 +76,8 @@ export function commandSummary(c: Command): Record<string, unknown> {
   }
 }
 
-export interface DlqEntry extends DlqOrigin {
-  seq: number;
-  entity: Entity | null;
-  storedAt: string;
-  /** A `gave_up` message holding a write envelope: a replay may apply it. */
-  replayable: boolean;
-  command?: Record<string, unknown>;
-}
+/** A listed entry: the answer's type, which clients share. */
+export type DlqEntry = WritesDlqEntry;
 
 /** One DLQ message: the listing's entry and, when it holds one, the envelope to replay. */
 export interface DlqMessage {

@@ -24,30 +24,12 @@ import {
   type Sql,
   UnavailableError,
 } from "@a4c/shared";
+import type { ReplayItem, WritesReplayReport as ReplayReport } from "@a4c/shared/answers";
 import { type ApplyResult, applyOrRecordRefusal, claimFor } from "./apply.ts";
 import type { DlqMessage, DlqStream } from "./dlq.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 
-export type ReplayOutcome = "applied" | "failed" | "still_failing" | "already_settled" | "not_replayable";
-
-export interface ReplayItem {
-  seq: number;
-  operationId: string | null;
-  outcome: ReplayOutcome;
-  /** For `failed`: the code recorded for the operation. */
-  code?: string;
-  /** Why, for every outcome but `applied` and `already_settled`. */
-  detail?: string;
-}
-
-export interface ReplayReport {
-  /** Applied again and settled: `applied` or `failed` with a real code. */
-  replayed: number;
-  stillFailing: number;
-  /** `already_settled` and `not_replayable`. */
-  skipped: number;
-  items: ReplayItem[];
-}
+export type { ReplayItem, ReplayOutcome, WritesReplayReport as ReplayReport } from "@a4c/shared/answers";
 
 export interface ReplayOptions {
   retentionHours: number;

@@ -1,6 +1,6 @@
 /** `a4c users create`: a new user and the token it signs in with (the admin's command). */
 import type { Command } from "commander";
-import type { Accepted } from "../api.ts";
+import type { AcceptedUser } from "../api.ts";
 import type { Context } from "../context.ts";
 import { EXIT } from "../errors.ts";
 import { fields } from "../render.ts";
@@ -8,14 +8,9 @@ import { newIdempotencyKey } from "../retry.ts";
 import { action, KEY_OPTION } from "./common.ts";
 import { followedJson, waitFor } from "./operation.ts";
 
-interface UserAccepted extends Accepted {
-  userId: string;
-  token: string;
-}
-
 async function create(ctx: Context, name: string, email: string, o: { idempotencyKey?: string }) {
   const key = o.idempotencyKey ?? newIdempotencyKey();
-  const a = await ctx.client.post<UserAccepted>("/v1/users", key, { name, email });
+  const a = await ctx.client.post<AcceptedUser>("/v1/users", key, { name, email });
   // The token works once the user exists: always wait for that (it takes milliseconds).
   const { followed, code } = await waitFor(ctx, a.operationId);
   if (ctx.json) {
