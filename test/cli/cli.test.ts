@@ -68,7 +68,11 @@ describe("workspaces", () => {
   let created: { workspaceId: string; jobId: string; operationId: string };
 
   test("ws create --wait: each step on its own line, RUNNING, exit 0", async () => {
-    const r = await a4c(["ws", "create", "backend-api", "--wait"], as);
+    // Nothing that turns colour off but the pipe itself.
+    const r = await a4c(["ws", "create", "backend-api", "--wait"], {
+      ...as,
+      env: { NO_COLOR: "", CI: "", FORCE_COLOR: "" },
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     for (const step of ["place", "container_create", "setup", "ip_assign", "hostname_entry"]) {
@@ -185,27 +189,36 @@ describe("workspaces", () => {
   test("Ctrl-C stops the waiting, not the job, and says how to resume", async () => {
     // With no provisioner the job stays SCHEDULED: the interrupt surely comes while waiting.
     await s.provisioner.stop();
-    const child = spawn(["ws", "create", "interrupted", "--wait"], as);
-    const stderr = new Response(child.stderr).text();
-    let seen = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      seen += decoder.decode(chunk);
-      if (seen.includes(": SCHEDULED")) break;
+    try {
+      await interruptAndResume();
+    } finally {
+      await s.provisioner.start(); // for the tests after this one, whatever happened
     }
-    child.kill("SIGINT");
-    expect(await child.exited).toBe(130);
-    const said = await stderr;
-    expect(said).toContain("Stopped waiting");
-    const resume = /a4c op (\S+) --wait/.exec(said);
-    expect(resume).not.toBeNull();
-    await s.provisioner.start();
-    const again = await a4c(["op", resume?.[1] ?? "", "--wait"], as);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("Job COMPLETED");
-    expect(again.stdout).toContain("is RUNNING");
   }, 120_000);
 });
+
+/** Ctrl-C while `ws create --wait` waits for a job no provisioner runs; then `op --wait` finishes it. */
+async function interruptAndResume() {
+  const child = spawn(["ws", "create", "interrupted", "--wait"], as);
+  const stderr = new Response(child.stderr).text();
+  let seen = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    seen += decoder.decode(chunk);
+    if (seen.includes(": SCHEDULED")) break;
+  }
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(130);
+  const said = await stderr;
+  expect(said).toContain("Stopped waiting");
+  const resume = /a4c op (\S+) --wait/.exec(said);
+  expect(resume).not.toBeNull();
+  await s.provisioner.start();
+  const again = await a4c(["op", resume?.[1] ?? "", "--wait"], as);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain("Job COMPLETED");
+  expect(again.stdout).toContain("is RUNNING");
+}
 
 describe("exit codes and errors", () => {
   test("usage errors exit 2", async () => {

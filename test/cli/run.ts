@@ -34,7 +34,10 @@ export function environment(o: RunOptions): Record<string, string> {
   Object.assign(env, { HOME: home, XDG_CONFIG_HOME: home, NO_COLOR: "1" });
   if (o.url) env.A4C_URL = o.url;
   if (o.token) env.A4C_TOKEN = o.token;
-  return { ...env, ...o.env };
+  // An empty value in `o.env` takes the variable away (e.g. NO_COLOR, to see what a pipe alone does).
+  const merged: Record<string, string> = { ...env, ...o.env };
+  for (const [k, v] of Object.entries(merged)) if (v === "") delete merged[k];
+  return merged;
 }
 
 export function spawn(args: string[], o: RunOptions = {}) {

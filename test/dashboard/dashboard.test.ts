@@ -108,14 +108,19 @@ describe("dashboard in a browser", () => {
   test("a job moves to its final state on screen without a reload", async () => {
     // No host takes work: the job waits, SCHEDULED, until one is activated again.
     await sql()`UPDATE hosts SET state = 'draining'`;
-    const { jobId } = await createThroughApi("queued");
-    await indexed(jobId, "SCHEDULED");
-    await page.goto(`${cs.url}/#/jobs?q=project:queued`);
-    const row = `[data-job='${jobId}']`;
-    await statusOf(row).filter({ hasText: "scheduled" }).waitFor();
-    // Set in the page: a reload would lose it.
-    await page.evaluate("window.notReloaded = true");
-    await sql()`UPDATE hosts SET state = 'active'`;
+    let row = "";
+    try {
+      const { jobId } = await createThroughApi("queued");
+      await indexed(jobId, "SCHEDULED");
+      await page.goto(`${cs.url}/#/jobs?q=project:queued`);
+      row = `[data-job='${jobId}']`;
+      await statusOf(row).filter({ hasText: "scheduled" }).waitFor();
+      // Set in the page: a reload would lose it.
+      await page.evaluate("window.notReloaded = true");
+    } finally {
+      // The hosts take work again (for the tests after this one too, whatever happened).
+      await sql()`UPDATE hosts SET state = 'active'`;
+    }
     await statusOf(row).filter({ hasText: "completed" }).waitFor({ timeout: 90_000 });
     expect(await page.evaluate("window.notReloaded")).toBe(true);
   }, 150_000);
@@ -243,8 +248,12 @@ describe("dashboard in a browser", () => {
     expect(rows[0]?.n).toBe(1);
 
     await page.click("nav >> text=Cleanup");
-    await page.click("text=Run cleanup now");
-    await page.locator("table").waitFor();
+    const [sweep] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/ops/provisioner/cleanup")),
+      page.click("text=Run cleanup now"),
+    ]);
+    expect(sweep.status()).toBe(200);
+    await page.locator("td", { hasText: "Nothing removed yet." }).waitFor();
     expect(await page.locator(".banner.error").count()).toBe(0);
     await screenshot(page, "cleanup");
   }, 90_000);

@@ -18,7 +18,12 @@ export interface ClientOptions {
   notice?: (line: string) => void;
 }
 
+/** How long an operator action may take to answer (the servers' own idle limit is 255 s). */
+const ACTION_TIMEOUT_MS = 250_000;
+
 export interface RequestOptions {
+  /** Overrides the client's timeout for the answer's headers. */
+  timeoutMs?: number;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   idempotencyKey?: string;
@@ -40,9 +45,12 @@ export class ApiClient {
     return this.json<T>("DELETE", path, { idempotencyKey });
   }
 
-  /** An admin operator action (no Idempotency-Key: these endpoints are not the write path). */
+  /**
+   * An admin operator action (no Idempotency-Key: these endpoints are not the write path). It may
+   * run for minutes (a DLQ replay), and a broken connection is not retried: it may have acted.
+   */
   action<T>(path: string): Promise<T> {
-    return this.json<T>("POST", path, {});
+    return this.json<T>("POST", path, { timeoutMs: ACTION_TIMEOUT_MS });
   }
 
   /** An open response whose body the caller reads (an event stream); errors as for any request. */
@@ -85,7 +93,7 @@ export class ApiClient {
       let outcome: Outcome;
       let failure: unknown;
       try {
-        const response = await fetchWithin(url, { method, headers, body }, this.o.timeoutMs, r.signal);
+        const response = await fetchWithin(url, { method, headers, body }, r.timeoutMs ?? this.o.timeoutMs, r.signal);
         this.o.debug?.(`← ${response.status} ${method} ${url.pathname}`);
         if (response.ok) return response;
         outcome = { kind: "status", status: response.status, retryAfter: response.headers.get("retry-after") };
@@ -101,7 +109,10 @@ export class ApiClient {
         outcome = { kind: "network" };
         failure = err;
       }
-      const delay = nextDelay(outcome, attempt, Date.now() - started, this.o.retry);
+      // A read, or a write with its key, may be sent again; an unkeyed action that may have
+      // reached the server may not (a refused connection never did).
+      const resendable = method === "GET" || r.idempotencyKey !== undefined || neverSent(failure);
+      const delay = resendable ? nextDelay(outcome, attempt, Date.now() - started, this.o.retry) : null;
       this.o.debug?.(`× ${method} ${url.pathname}: ${describe(failure)}`);
       if (delay === null) {
         throw new UnreachableError(`Cannot reach ${this.o.url}`, describe(failure), { cause: failure });
@@ -144,6 +155,11 @@ async function problemOf(response: Response): Promise<ProblemError> {
     response.statusText || `HTTP ${response.status}`,
     text.slice(0, 200) || undefined,
   );
+}
+
+/** The connection was refused: the request cannot have reached the server. */
+function neverSent(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "ECONNREFUSED";
 }
 
 function describe(err: unknown): string {

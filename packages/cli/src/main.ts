@@ -26,7 +26,7 @@ function program(): Command {
     "after",
     `
 Quick start:
-  a4c login --url http://127.0.0.1:3004 --token <token>
+  a4c login --url http://127.0.0.1:3004          (asks for the token)
   a4c ws create backend-api --wait
   a4c jobs status:completed
   a4c jobs show <jobId>

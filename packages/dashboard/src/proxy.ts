@@ -2,7 +2,8 @@
  * Passes a request on to one of our services and its answer back, streaming both ways (an SSE
  * stream stays open as long as the client listens; the client going away cancels the upstream
  * request). An upstream that cannot be reached is a 503 problem with Retry-After, so clients retry
- * it like any other 503; one that does not start answering in time is a 504.
+ * it like any other 503; one whose connection breaks once the request is sent is a 502 (it may
+ * have acted: not to be retried blindly); one that does not start answering in time is a 504.
  */
 import { HttpProblem, type Logger, problemResponse, problems } from "@a4c/shared";
 import type { Target, Upstream } from "./routes.ts";
@@ -28,13 +29,21 @@ const SERVICE_NAMES: Record<Upstream, string> = {
   provisioner: "the provisioner",
 };
 
+/** The headers to pass on: all but `drop` and those the message's own `Connection` names (hop-by-hop too). */
 function copyHeaders(from: Headers, drop: Set<string>): Headers {
+  const named = (from.get("connection") ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   const out = new Headers();
   from.forEach((value, name) => {
-    if (!drop.has(name)) out.set(name, value);
+    if (!drop.has(name) && !named.includes(name)) out.set(name, value);
   });
   return out;
 }
+
+/** Errors that mean the request never reached the service: safe for a client to send again. */
+const NOT_DELIVERED = new Set(["ConnectionRefused", "ECONNREFUSED", "FailedToOpenSocket", "ENOTFOUND", "EHOSTUNREACH"]);
 
 /** Bun decodes compressed answers itself; the length and encoding it was sent with no longer hold. */
 const ANSWER_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length"]);
@@ -80,6 +89,14 @@ function failure(err: unknown, upstream: Upstream, timedOut: boolean, clientGone
     log.warn({ event: "upstream.timeout", upstream });
     return problemResponse(new HttpProblem(504, "Gateway Timeout", `${name} did not answer in time; retry later`));
   }
-  log.warn({ event: "upstream.unreachable", upstream, err });
-  return problemResponse(problems.unavailable(`${name} is unreachable; retry later`, 1));
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && NOT_DELIVERED.has(code)) {
+    log.warn({ event: "upstream.unreachable", upstream, code });
+    return problemResponse(problems.unavailable(`${name} is unreachable; retry later`, 1));
+  }
+  // It may have got the request (the connection broke while it answered): not a "retry freely" 503.
+  log.warn({ event: "upstream.failed", upstream, err });
+  return problemResponse(
+    new HttpProblem(502, "Bad Gateway", `${name} failed while answering; check the result before sending it again`),
+  );
 }

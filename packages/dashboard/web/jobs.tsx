@@ -66,10 +66,6 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const [draft, setDraft] = useState(q);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
-  useEffect(() => {
-    setDraft(q);
-    setCursors([null]);
-  }, [q, sort]);
   const [refreshTick, setRefreshTick] = useState(0);
   const { data, error } = useLoad(
     (signal) => get<SearchAnswer>(`/v1/jobs?${params(q, sort, cursor)}`, signal),
@@ -217,7 +213,7 @@ export function JobDetail({ id }: { id: string }) {
   }, [id]);
   const cancel = async () => {
     try {
-      await write("POST", `/v1/jobs/${id}/cancel`);
+      await write("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
       setNotice("Cancel requested: the job stops at its next step boundary.");
     } catch (e) {
       setError(e);

@@ -95,7 +95,8 @@ function App() {
       </header>
       <main>
         {page === "jobs" && id && <JobDetail id={id} />}
-        {page === "jobs" && !id && <JobsPage query={route.query} />}
+        {/* Keyed by the query: a new search starts on its first page, with no cursor of the last. */}
+        {page === "jobs" && !id && <JobsPage key={route.query.toString()} query={route.query} />}
         {page === "workspaces" && <WorkspacesPage me={me} />}
         {me.kind === "admin" && page === "hosts" && <HostsPage />}
         {me.kind === "admin" && page === "dlq" && <DlqPage />}

@@ -65,7 +65,7 @@ export function WorkspacesPage({ me }: { me: Me }) {
     setError(null);
     try {
       const body = { projectName: project.trim(), ...(image.trim() ? { image: image.trim() } : {}) };
-      const accepted = await write<Accepted>("POST", `/v1/users/${userId}/workspaces`, body);
+      const accepted = await write<Accepted>("POST", `/v1/users/${encodeURIComponent(userId)}/workspaces`, body);
       track(`create ${body.projectName}`, accepted);
       setProject("");
     } catch (err) {
@@ -78,7 +78,13 @@ export function WorkspacesPage({ me }: { me: Me }) {
   const remove = async (w: Workspace) => {
     if (!confirm(`Delete workspace ${w.projectName}? Its container is removed.`)) return;
     try {
-      track(`delete ${w.projectName}`, await write<Accepted>("DELETE", `/v1/users/${w.userId}/workspaces/${w.id}`));
+      track(
+        `delete ${w.projectName}`,
+        await write<Accepted>(
+          "DELETE",
+          `/v1/users/${encodeURIComponent(w.userId)}/workspaces/${encodeURIComponent(w.id)}`,
+        ),
+      );
     } catch (err) {
       setError(err);
     }

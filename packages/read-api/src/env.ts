@@ -7,7 +7,7 @@ export const ReadApiEnv = Type.Object({
   HOST: Type.String({ default: "127.0.0.1" }),
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:56379" }),
   /** Longest `?wait=` a client may ask for, in seconds. */
-  A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
+  A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 240, default: 30 }),
   /**
    * How often waiting long-polls and event streams check PostgreSQL for completion, in ms, but only
    * while the change feed is not live: they are woken by the processors' announcements and by the

@@ -23,7 +23,15 @@ export type ReadyCheck = () => Promise<Record<string, { ok: boolean; detail?: un
  * Bun's own body limit answers a bare 413 with an empty body before our code runs. It is set out
  * of reach: the limit is enforced by `readJsonBody`, after authentication, as problem+json.
  */
-export const LISTEN_OPTIONS = { maxRequestBodySize: Number.MAX_SAFE_INTEGER } as const;
+export const LISTEN_OPTIONS = {
+  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+  /**
+   * Seconds a connection may stay silent (Bun's maximum; Elysia's default is 30). Long-polls wait
+   * up to A4C_MAX_WAIT_SECONDS (at most 240), the front door gives a service 45 s to start
+   * answering, and an operator action (a DLQ replay) may take minutes: none may be cut at 30 s.
+   */
+  idleTimeout: 255,
+} as const;
 
 /** Constant-time comparison of a presented bearer token with the accepted ones. */
 export function tokenMatches(authorization: string | null, accepted: ReadonlyArray<string | undefined>): boolean {

@@ -71,8 +71,11 @@ A4C_URL and A4C_TOKEN, when set, override it for any command.
 
 Examples:
   a4c login --url http://127.0.0.1:3004      (asks for the token)
-  a4c login --token "$(cat .local/admin-token)"
-  echo "$TOKEN" | a4c login`,
+  a4c login < .local/admin-token             (from a file: not in the process list)
+  echo "$TOKEN" | a4c login
+
+--token puts the token in the command line, where other local users can see it (ps): prefer
+the prompt, a pipe or A4C_TOKEN.`,
     )
     .action(action(login));
 

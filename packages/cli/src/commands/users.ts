@@ -25,7 +25,7 @@ async function create(ctx: Context, name: string, email: string, o: { idempotenc
     ]),
   );
   ctx.notice("Keep the token: it is the user's password and is shown only here (and to a retry with the same key).");
-  ctx.notice(`Sign in as this user: a4c login --url ${ctx.settings.url} --token <token>`);
+  ctx.notice(`Sign in as this user: a4c login --url ${ctx.settings.url}   (it asks for the token)`);
   return EXIT.ok;
 }
 

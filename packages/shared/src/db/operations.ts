@@ -1,4 +1,5 @@
 import type { OperationRecord } from "../domain/status.ts";
+import { DLQ_RETENTION_FACTOR } from "../nats/streams.ts";
 import type { Sql, TransactionSql } from "./client.ts";
 
 type Db = Sql | TransactionSql;
@@ -107,7 +108,10 @@ export async function getOperations(db: Db, operationIds: string[]): Promise<Ope
     WHERE o.operation_id = ANY(${operationIds})`;
 }
 
-/** Deletes ledger rows past retention, in bounded batches so the purge never holds long locks. */
+/**
+ * Deletes ledger rows past retention, in bounded batches so the purge never holds long locks; a
+ * `gave_up` row is kept as long as the DLQ keeps its message.
+ */
 export async function purgeOperations(db: Sql, retentionHours: number, batch = 5_000): Promise<number> {
   let total = 0;
   for (;;) {
@@ -115,6 +119,9 @@ export async function purgeOperations(db: Sql, retentionHours: number, batch = 5
       DELETE FROM write_operations WHERE operation_id IN (
         SELECT operation_id FROM write_operations
         WHERE completed_at < now() - make_interval(secs => ${retentionHours * 3600 + 3600})
+          -- A given-up operation stays while its DLQ message may: a replay needs its record.
+          AND (error_code IS DISTINCT FROM 'gave_up'
+               OR completed_at < now() - make_interval(secs => ${retentionHours * DLQ_RETENTION_FACTOR * 3600 + 3600}))
         LIMIT ${batch})
       RETURNING 1`;
     total += rows.length;

@@ -76,6 +76,9 @@ export function writesStreamConfig(names: StreamNames, limits: StreamLimits): Na
   };
 }
 
+/** The DLQ keeps what it holds this many times the retention (an operator may be slow to look). */
+export const DLQ_RETENTION_FACTOR = 7;
+
 export function dlqStreamConfig(names: StreamNames, limits: StreamLimits): NamedStreamConfig {
   return {
     name: names.dlq,
@@ -83,7 +86,7 @@ export function dlqStreamConfig(names: StreamNames, limits: StreamLimits): Named
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: nanos(limits.retentionHours * 7 * 3_600_000),
+    max_age: nanos(limits.retentionHours * DLQ_RETENTION_FACTOR * 3_600_000),
     max_bytes: Math.max(64 * 1024 ** 2, Math.floor(limits.maxBytes / 4)),
     allow_direct: true,
     num_replicas: 1,
