@@ -56,6 +56,7 @@ export const ROUTES: RouteSpec[] = [
   { service: "readApi", method: "GET", path: "/v1/users/:userId/workspaces", query: ["limit", "cursor"] },
   { service: "readApi", method: "GET", path: "/v1/workspaces/:workspaceId" },
   { service: "readApi", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
+  { service: "readApi", method: "GET", path: "/v1/jobs/events", query: ["ids"] },
   // The same search answered by the PostgreSQL fallback (a read-api whose Elasticsearch is gone).
   { service: "readApiFallback", method: "GET", path: "/v1/jobs", query: SEARCH_KEYS },
   { service: "readApi", method: "GET", path: "/v1/jobs/:jobId" },

@@ -141,6 +141,20 @@ async function read(route: string, path: string, token?: string): Promise<Answer
   return a;
 }
 
+/** A stream that stays open: its status, headers and first chunk, then it is closed. */
+async function readStreamStart(route: string, path: string, token: string): Promise<Answer<unknown>> {
+  const controller = new AbortController();
+  const r = await fetch(`${stack.readApi.url}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
+  const first = await (r.body as ReadableStream<Uint8Array>).getReader().read();
+  controller.abort();
+  const a = { status: r.status, headers: r.headers, body: new TextDecoder().decode(first.value) };
+  expectDocumented("readApi", "GET", route, a);
+  return a;
+}
+
 async function write(method: "POST" | "DELETE", route: string, send: () => Promise<Answer>): Promise<Answer> {
   const a = await send();
   expectDocumented("gateway", method, route, a);
@@ -293,6 +307,9 @@ describe("real answers match the documented schemas", () => {
     await read("/v1/workspaces/:workspaceId", `/v1/workspaces/${workspaceId}`, alice.token);
     await read(route, `${mine}?limit=1`, alice.token);
     await read("/v1/jobs/:jobId", `/v1/jobs/${jobId}`, alice.token);
+    const live = await readStreamStart("/v1/jobs/events", `/v1/jobs/events?ids=${jobId}`, alice.token);
+    expect(String(live.body)).toContain("event: ready");
+    expect((await read("/v1/jobs/events", "/v1/jobs/events?ids=nope", alice.token)).status).toBe(400);
     await read("/v1/jobs", "/v1/jobs?q=status:scheduled", alice.token);
     await read("/v1/jobs", "/v1/jobs");
     await searchWithoutElasticsearch();

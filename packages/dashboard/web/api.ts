@@ -83,14 +83,19 @@ export async function ops<T>(method: "GET" | "POST", path: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** Follows an operation and then its job over SSE until both are final; returns a stop function. */
-export function follow(operationId: string, onView: (view: OperationView) => void): () => void {
+/**
+ * Reads a server-sent event stream (fetch, so the token goes in a header, which EventSource
+ * cannot do), calling `onEvent` with each event's name and parsed data. With `reconnect`, a
+ * stream that ends or fails is opened again after 2 s; the returned function stops it for good.
+ */
+export function listen(
+  path: string,
+  onEvent: (name: string, data: unknown) => void,
+  opts: { reconnect: boolean },
+): () => void {
   const controller = new AbortController();
-  (async () => {
-    const r = await fetch(`/status/${encodeURIComponent(operationId)}/events?follow=job`, {
-      headers: headers({ accept: "text/event-stream" }),
-      signal: controller.signal,
-    });
+  const once = async () => {
+    const r = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal: controller.signal });
     if (!r.ok || !r.body) return;
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -100,19 +105,47 @@ export function follow(operationId: string, onView: (view: OperationView) => voi
       buffer += value;
       let end = buffer.indexOf("\n\n");
       while (end >= 0) {
-        const event = buffer.slice(0, end);
+        const lines = buffer.slice(0, end).split("\n");
         buffer = buffer.slice(end + 2);
-        const data = event
-          .split("\n")
+        const name = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
+        const data = lines
           .filter((l) => l.startsWith("data: "))
           .map((l) => l.slice(6))
           .join("\n");
-        if (data) onView(JSON.parse(data) as OperationView);
+        if (data) onEvent(name, JSON.parse(data));
         end = buffer.indexOf("\n\n");
       }
     }
-  })().catch(() => {});
+  };
+  (async () => {
+    do {
+      await once().catch(() => {});
+      if (!opts.reconnect || controller.signal.aborted) return;
+      await new Promise((ok) => setTimeout(ok, 2000));
+    } while (!controller.signal.aborted);
+  })();
   return () => controller.abort();
+}
+
+/** Follows an operation and then its job over SSE until both are final; returns a stop function. */
+export function follow(operationId: string, onView: (view: OperationView) => void): () => void {
+  return listen(
+    `/status/${encodeURIComponent(operationId)}/events?follow=job`,
+    (name, data) => {
+      if (name === "status") onView(data as OperationView);
+    },
+    { reconnect: false },
+  );
+}
+
+/** What `GET /v1/jobs/events` says of a job that changed. */
+export interface JobChange {
+  id: string;
+  userId: string;
+  type: string;
+  status: string;
+  step: string | null;
+  version: number;
 }
 
 export type OperationView = Api["OperationView"];

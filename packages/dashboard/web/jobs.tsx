@@ -1,10 +1,11 @@
 /**
- * Jobs: the search box takes the API's filter syntax; facets are clickable filters; cursor paging;
- * rows of unfinished jobs are re-read every second (cached reads that the change feed keeps fresh),
- * so a job's status moves on screen without a reload. Job detail: steps, error, cancel.
+ * Jobs: the search box takes the API's filter syntax; facets are clickable filters; cursor paging.
+ * Live: the server pushes every change of the caller's jobs (GET /v1/jobs/events, from
+ * PostgreSQL's own notifications), so a job's status moves on screen without a reload, and a new
+ * job brings the first page up to date. Job detail: steps, error, cancel, refreshed on each change.
  */
-import { useEffect, useState } from "preact/hooks";
-import { ApiError, FINAL_JOB, get, type JobDoc, type JobView, type SearchAnswer, write } from "./api.ts";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { FINAL_JOB, get, type JobChange, type JobDoc, type JobView, listen, type SearchAnswer, write } from "./api.ts";
 import { navigate } from "./router.ts";
 import { Badge, duration, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
@@ -24,40 +25,37 @@ function params(q: string, sort: string, cursor: string | null): string {
   return p.toString();
 }
 
-/** Re-reads the visible unfinished jobs every second; what changed replaces the search's copy. */
-function useLiveRows(items: JobDoc[]): JobDoc[] {
-  const [fresh, setFresh] = useState<Record<string, Partial<JobDoc>>>({});
-  const active = items.filter((j) => !FINAL_JOB.has(fresh[j.id]?.status ?? j.status)).map((j) => j.id);
-  const key = active.join(",");
+/**
+ * The rows with what the server has pushed since the search answered (a pushed change wins only
+ * when newer than the search's copy: Elasticsearch may lag). A change of a job not on screen, or
+ * a resync, calls `searchAgain`.
+ */
+function useLiveRows(items: JobDoc[], searchAgain: () => void): JobDoc[] {
+  const [fresh, setFresh] = useState<Record<string, JobChange>>({});
+  const onScreen = useRef(new Set<string>());
+  onScreen.current = new Set(items.map((j) => j.id));
+  const again = useRef(searchAgain);
+  again.current = searchAgain;
   useEffect(() => {
-    if (!key) return;
-    let stopped = false;
-    const tick = async () => {
-      const views = await Promise.all(key.split(",").map((id) => get<JobView>(`/v1/jobs/${id}`).catch(() => null)));
-      if (stopped) return;
-      setFresh((old) => {
-        const next = { ...old };
-        for (const v of views) {
-          if (v)
-            next[v.id] = {
-              status: v.status,
-              step: v.step,
-              hostName: v.hostName,
-              updatedAt: v.updatedAt,
-              errorMessage: v.error?.message ?? null,
-            };
+    let opened = 0;
+    return listen(
+      "/v1/jobs/events",
+      (name, data) => {
+        if (name === "job") {
+          const c = data as JobChange;
+          setFresh((old) => ((old[c.id]?.version ?? 0) >= c.version ? old : { ...old, [c.id]: c }));
+          if (!onScreen.current.has(c.id)) again.current();
         }
-        return next;
-      });
-    };
-    const timer = setInterval(tick, 1000);
-    tick();
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [key]);
-  return items.map((j) => ({ ...j, ...fresh[j.id] }));
+        // A stream opened again (after a break) or told to resync may have missed changes.
+        else if (name === "resync" || (name === "ready" && opened++ > 0)) again.current();
+      },
+      { reconnect: true },
+    );
+  }, []);
+  return items.map((j) => {
+    const f = fresh[j.id];
+    return f && f.version > j.version ? { ...j, status: f.status, step: f.step } : j;
+  });
 }
 
 export function JobsPage({ query }: { query: URLSearchParams }) {
@@ -71,15 +69,25 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     (signal) => get<SearchAnswer>(`/v1/jobs?${params(q, sort, cursor)}`, signal),
     [q, sort, cursor, refreshTick],
   );
-  // The first page is searched again every few seconds (new jobs appear), more often while answers
-  // come from the fallback, so the banner goes soon after Elasticsearch is back.
+  // While answers come from the fallback, search again every few seconds: the banner goes soon
+  // after Elasticsearch is back. On the first page, a pushed new job searches again (at most
+  // once a second; the search index follows the database within about a second).
   const firstPage = cursors.length === 1;
   useEffect(() => {
-    if (!data || (!data.degraded && !firstPage)) return;
-    const t = setTimeout(() => setRefreshTick((n) => n + 1), data.degraded ? 3000 : 5000);
+    if (!data?.degraded) return;
+    const t = setTimeout(() => setRefreshTick((n) => n + 1), 3000);
     return () => clearTimeout(t);
-  }, [data, firstPage]);
-  const rows = useLiveRows(data?.items ?? []);
+  }, [data]);
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => clearTimeout(pending.current ?? undefined), []);
+  const searchAgain = () => {
+    if (!firstPage || pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      setRefreshTick((n) => n + 1);
+    }, 1000);
+  };
+  const rows = useLiveRows(data?.items ?? [], searchAgain);
   const go = (nq: string, ns = sort) => navigate("jobs", { q: nq, sort: ns });
   const filtered = (field: string, value: string) =>
     q.split(/\s+/).some((w) => w.toLowerCase() === `${field}:${value}`);
@@ -189,26 +197,23 @@ export function JobDetail({ id }: { id: string }) {
   const [job, setJob] = useState<JobView | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // Read at once, and again on every pushed change of this job (and when the stream (re)opens).
   useEffect(() => {
     let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
       try {
         const j = await get<JobView>(`/v1/jobs/${encodeURIComponent(id)}`);
         if (stopped) return;
         setJob(j);
         setError(null);
-        if (!FINAL_JOB.has(j.status)) timer = setTimeout(load, 1000);
       } catch (e) {
-        if (stopped) return;
-        setError(e);
-        if (!(e instanceof ApiError && e.status < 500)) timer = setTimeout(load, 3000);
+        if (!stopped) setError(e);
       }
     };
-    load();
+    const stop = listen(`/v1/jobs/events?ids=${encodeURIComponent(id)}`, () => void load(), { reconnect: true });
     return () => {
       stopped = true;
-      clearTimeout(timer);
+      stop();
     };
   }, [id]);
   const cancel = async () => {

@@ -17,6 +17,7 @@ import {
 } from "@a4c/shared";
 import { readApiDocs } from "./docs.ts";
 import type { EntityService } from "./entities.ts";
+import type { JobEvents } from "./job-events.ts";
 import type { ReadMetrics } from "./metrics.ts";
 import type { OperatorViews } from "./operators.ts";
 import { parseJobQuery } from "./search/query.ts";
@@ -37,6 +38,9 @@ export interface ReadApiDeps {
   operators: OperatorViews;
   /** Job search (GET /v1/jobs); without it the route answers 503. */
   jobSearch?: JobSearchService;
+  /** Live job changes (GET /v1/jobs/events); without them the route answers 503. */
+  jobEvents?: JobEvents;
+  maxEventStreams?: number;
 }
 
 function parseWait(raw: string | undefined, max: number): number {
@@ -52,6 +56,20 @@ function parseLimit(raw: string | undefined): number {
   if (!Number.isInteger(n) || n < 1 || n > 200) throw problems.badRequest("limit must be an integer from 1 to 200");
   return n;
 }
+
+/** `?ids=a,b,…`: at most 100 job ids; absent is every job the caller may see. */
+function parseIds(raw: string | null): Set<string> | null {
+  if (raw === null || raw === "") return null;
+  const ids = raw.split(",");
+  if (ids.length > 100 || !ids.every((id) => UUID_PATTERN.test(id))) {
+    throw problems.badRequest("ids must be at most 100 lowercase UUIDs, separated by commas");
+  }
+  return new Set(ids);
+}
+
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" };
+/** Events a slow client may fall behind by before its stream is closed (it reconnects and resyncs). */
+const MAX_BEHIND = 1_000;
 
 function requireUuid(value: string, what: string): string {
   if (!UUID_PATTERN.test(value)) throw problems.badRequest(`${what} must be a lowercase UUID`);
@@ -138,9 +156,64 @@ export function createApp(d: ReadApiDeps) {
         controller.close();
       },
     });
-    return new Response(stream, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" },
-    });
+    return new Response(stream, { headers: SSE_HEADERS });
+  }
+
+  /**
+   * Live changes of the jobs the caller may see (a user's own, every job for the admin), as
+   * server-sent events: `ready` at once, then `job` per committed change ({id, userId, type,
+   * status, step, version}), `resync` when changes may have been missed (read afresh), and a
+   * keep-alive comment every 15 s.
+   */
+  function jobEventStream(events: JobEvents, principal: Principal, ids: Set<string> | null, signal: AbortSignal) {
+    const encoder = new TextEncoder();
+    let stop = () => {};
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          let sequence = 0;
+          let closed = false;
+          const close = () => {
+            if (closed) return;
+            closed = true;
+            stop();
+            try {
+              controller.close();
+            } catch {
+              // already closed by the client going away
+            }
+          };
+          const send = (text: string) => {
+            if (closed) return;
+            if ((controller.desiredSize ?? 0) < -MAX_BEHIND) return close();
+            controller.enqueue(encoder.encode(text));
+          };
+          const unsubscribe = events.subscribe((e) => {
+            if (e.kind === "end") return close();
+            if (e.kind === "resync") return send("event: resync\ndata: {}\n\n");
+            const c = e.change;
+            if (principal.kind !== "admin" && c.userId !== principal.userId) return;
+            if (ids && !ids.has(c.id)) return;
+            send(`event: job\nid: ${++sequence}\ndata: ${JSON.stringify(c)}\n\n`);
+          });
+          const keepAlive = setInterval(() => send(": keep-alive\n\n"), 15_000);
+          d.metrics.jobEventStreams.inc();
+          stop = () => {
+            unsubscribe();
+            clearInterval(keepAlive);
+            d.metrics.jobEventStreams.dec();
+            stop = () => {};
+          };
+          signal.addEventListener("abort", close, { once: true });
+          send("retry: 2000\nevent: ready\ndata: {}\n\n");
+        },
+        cancel() {
+          stop();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+    return new Response(stream, { headers: SSE_HEADERS });
   }
 
   return (
@@ -244,6 +317,24 @@ export function createApp(d: ReadApiDeps) {
             return Response.json(await d.jobSearch.search(query, p), { headers: { "cache-control": "no-store" } });
           }),
         { detail: readApiDocs.jobSearch },
+      )
+      .get(
+        "/v1/jobs/events",
+        ({ request }) =>
+          read(
+            "/v1/jobs/events",
+            request,
+            async (p) => {
+              if (!d.jobEvents) throw new HttpProblem(503, "Service Unavailable", "live job events are not configured");
+              const ids = parseIds(new URL(request.url).searchParams.get("ids"));
+              if (d.jobEvents.streams >= (d.maxEventStreams ?? 1_000)) {
+                throw problems.unavailable("too many open event streams on this instance; retry later");
+              }
+              return jobEventStream(d.jobEvents, p, ids, request.signal);
+            },
+            false,
+          ),
+        { detail: readApiDocs.jobEvents },
       )
       .get(
         "/v1/hosts",

@@ -92,6 +92,21 @@ export const readApiDocs = {
     ok: { status: 200, description: "One page of matches with their counts", schema: "JobSearchAnswer" },
     errors: [400, 401, 503],
   }),
+  jobEvents: operation({
+    summary: "Live job changes as server-sent events",
+    description:
+      "`event: ready` at once; then `event: job` for each committed change of a job the caller may see (its own, " +
+      "or every job for the admin), data {id, userId, type, status, step, version}; `event: resync` when changes " +
+      "may have been missed (read afresh); a keep-alive comment every 15 s. The stream stays open.",
+    tags: ["jobs"],
+    query: { ids: Type.String({ description: "only these jobs: at most 100 job ids, comma-separated" }) },
+    ok: {
+      status: 200,
+      description: "An event stream",
+      content: { type: "text/event-stream", schema: { type: "string" } },
+    },
+    errors: [400, 401, 503],
+  }),
   job: operation({
     summary: "A job with its steps",
     description: "Another user's job is 404.",

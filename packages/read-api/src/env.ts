@@ -8,6 +8,8 @@ export const ReadApiEnv = Type.Object({
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:56379" }),
   /** Longest `?wait=` a client may ask for, in seconds. */
   A4C_MAX_WAIT_SECONDS: Type.Integer({ minimum: 1, maximum: 240, default: 30 }),
+  /** Open live job event streams (GET /v1/jobs/events) one instance serves; more are a 503. */
+  A4C_MAX_EVENT_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
   /**
    * How often waiting long-polls and event streams check PostgreSQL for completion, in ms, but only
    * while the change feed is not live: they are woken by the processors' announcements and by the

@@ -5,6 +5,7 @@ import { ReadCache } from "./cache.ts";
 import { EntityService } from "./entities.ts";
 import { loadEnv } from "./env.ts";
 import { ChangeFeed } from "./feed.ts";
+import { JobEvents } from "./job-events.ts";
 import { readMetrics } from "./metrics.ts";
 import { OperatorViews } from "./operators.ts";
 import { SamplingCircuitBreaker } from "./search/breaker.ts";
@@ -73,6 +74,10 @@ const jobSearch = new JobSearchService(
   log.child({ component: "search" }),
 );
 
+// Live job changes from PostgreSQL's notifications (migration 0010), on a connection of their own.
+const jobEvents = new JobEvents(sql, log.child({ component: "job-events" }));
+await jobEvents.start();
+
 const app = createApp({
   auth: new Authenticator(env.A4C_ADMIN_TOKEN, sql),
   status: new StatusService(sql, jsm, names, cache, metrics),
@@ -85,6 +90,8 @@ const app = createApp({
   adminToken: env.A4C_ADMIN_TOKEN,
   metricsToken: env.A4C_METRICS_TOKEN,
   jobSearch,
+  jobEvents,
+  maxEventStreams: env.A4C_MAX_EVENT_STREAMS,
   // Reads are served while PostgreSQL and NATS answer; Redis only makes them faster. The change
   // feed is what lets the cache be trusted: its lag is part of being ready.
   ready: async () => ({
@@ -104,6 +111,8 @@ const app = createApp({
 
 log.info({ event: "read_api.listening", port: env.PORT, cdc: env.A4C_CDC_ENABLED ? env.A4C_CDC_STREAM : null });
 
+// Open event streams end first, so stopping HTTP does not wait for them.
+shutdown.register("job-events", () => jobEvents.stop());
 shutdown.register("http", async () => {
   waiters.stop();
   await app.stop();

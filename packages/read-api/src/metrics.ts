@@ -23,6 +23,11 @@ export function readMetrics() {
       labelNames: ["source"] as const,
       registers: [registry],
     }),
+    jobEventStreams: new Gauge({
+      name: "a4c_read_job_event_streams",
+      help: "Open live job event streams (GET /v1/jobs/events)",
+      registers: [registry],
+    }),
     cacheLookups: new Counter({
       name: "a4c_read_cache_lookups_total",
       help: "Cache lookups by read model and result (hit ratio = hit / (hit + miss))",
