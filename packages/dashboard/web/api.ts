@@ -138,15 +138,7 @@ export function follow(operationId: string, onView: (view: OperationView) => voi
   );
 }
 
-/** What `GET /v1/jobs/events` says of a job that changed. */
-export interface JobChange {
-  id: string;
-  userId: string;
-  type: string;
-  status: string;
-  step: string | null;
-  version: number;
-}
+export type { JobChange } from "@a4c/shared/answers";
 
 export type OperationView = Api["OperationView"];
 export type Me = Api["Me"];

@@ -5,18 +5,12 @@
  * (re)connect after the first tells every stream to `resync`: its client reads afresh.
  */
 import type { Logger, Sql } from "@a4c/shared";
+import type { JobChange } from "@a4c/shared/answers";
 
 export const JOB_CHANNEL = "a4c_job_changed";
 
 /** What a notification says of a job (no secrets: which job, whose, and where it is). */
-export interface JobChange {
-  id: string;
-  userId: string;
-  type: string;
-  status: string;
-  step: string | null;
-  version: number;
-}
+export type { JobChange };
 
 /** `end`: this instance is shutting down; streams close (their clients reconnect elsewhere). */
 export type JobEvent = { kind: "job"; change: JobChange } | { kind: "resync" } | { kind: "end" };

@@ -10,6 +10,16 @@ import type { ApiSchemas } from "./schemas.ts";
 /** `Api["Job"]`, `Api["JobSearchAnswer"]`, …: each documented answer's type. */
 export type Api = { [K in keyof typeof ApiSchemas]: Static<(typeof ApiSchemas)[K]> };
 
+/** What `GET /v1/jobs/events` says of a job that changed (an `event: job`'s data). */
+export interface JobChange {
+  id: string;
+  userId: string;
+  type: string;
+  status: string;
+  step: string | null;
+  version: number;
+}
+
 /** An entry of the writes DLQ (`GET /dlq` on the processor): what was given up, why and whence. */
 export interface WritesDlqEntry {
   /** The DLQ stream's sequence, oldest first. */
