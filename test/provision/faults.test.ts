@@ -131,6 +131,38 @@ describe("hosts that fail", () => {
     }
   }, 120_000);
 
+  test("a draining host that stops answering stays draining, its error shown; answering again clears the error only", async () => {
+    const provisioner = await p.provisioner();
+    await provisioner.start();
+    const three = p.hosts[2];
+    if (!three) throw new Error("three hosts expected");
+    let restarted = false;
+    const row = async () =>
+      (
+        await sql()<{ state: string; last_error: string | null }[]>`
+        SELECT state, last_error FROM hosts WHERE name = 'host-3'`
+      )[0];
+    try {
+      await sql()`UPDATE hosts SET state = 'draining' WHERE name = 'host-3'`;
+      const master = readPid(`${three.dir}/sshd.pid`);
+      const children = Bun.spawnSync(["pgrep", "-P", String(master)])
+        .stdout.toString()
+        .split("\n")
+        .filter(Boolean);
+      for (const pid of [master, ...children.map(Number)]) if (pid) process.kill(pid, "SIGKILL");
+      await until("host-3's error to be recorded", async () => (await row())?.last_error != null);
+      expect((await row())?.state).toBe("draining");
+      await three.start();
+      restarted = true;
+      await until("host-3 to answer again", async () => (await row())?.last_error === null);
+      expect((await row())?.state).toBe("draining");
+    } finally {
+      if (!restarted) await three.start();
+      await sql()`UPDATE hosts SET state = 'active' WHERE name = 'host-3'`;
+      await provisioner.stop();
+    }
+  }, 120_000);
+
   test("dockerd freezes after the container exists → retried, failed and compensated; the orphan goes once it is back", async () => {
     const provisioner = await p.provisioner({ A4C_PROVISION_MAX_ATTEMPTS: "2", A4C_REMOTE_TIMEOUT_MS: "2000" });
     await provisioner.start();

@@ -3,7 +3,7 @@
  * filesystem under its data root, over SSH), periodically and on demand. A host that does not
  * answer is marked unreachable, and active again as soon as it answers.
  */
-import { type Logger, recordHostSeen, type Sql, setHostState } from "@a4c/shared";
+import { type Logger, markHostUnreachable, recordHostSeen, type Sql } from "@a4c/shared";
 import type { HostPool, PooledHost } from "../hosts/host-pool.ts";
 import { HostUnreachableError } from "../hosts/ssh-connection.ts";
 import type { ProvisionerMetrics } from "../metrics.ts";
@@ -47,7 +47,7 @@ export class DiskService {
 
   async markUnreachable(h: PooledHost, err: Error): Promise<void> {
     this.metrics.hostUp.set({ host: h.row.name }, 0);
-    if (await setHostState(this.sql, h.row.id, "unreachable", err.message.slice(0, 500))) {
+    if (await markHostUnreachable(this.sql, h.row.id, err.message.slice(0, 500))) {
       this.log.warn({ event: "host.unreachable", host: h.row.name, err: err.message });
     }
   }

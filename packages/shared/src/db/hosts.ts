@@ -72,17 +72,18 @@ export async function upsertHost(db: Db, h: NewHost): Promise<string> {
   return existing.id;
 }
 
-/** Draining stops placement; an unreachable host is one that stopped answering. */
-export async function setHostState(
-  db: Db,
-  id: string,
-  state: HostState,
-  lastError: string | null = null,
-): Promise<boolean> {
+/**
+ * A host stopped answering: an active host becomes `unreachable` (placement passes it over until
+ * it answers again). A draining host stays draining — the operator's decision outlives an outage —
+ * with the error recorded. True when this is news (the host was answering until now).
+ */
+export async function markHostUnreachable(db: Db, id: string, error: string): Promise<boolean> {
   const rows = await db`
-    UPDATE hosts SET state = ${state}, last_error = ${lastError}, version = version + 1, updated_at = now()
-    WHERE id = ${id} AND state IS DISTINCT FROM ${state}
-    RETURNING id`;
+    UPDATE hosts
+       SET state = CASE WHEN state = 'draining' THEN state ELSE 'unreachable' END,
+           last_error = ${error}, version = version + 1, updated_at = now()
+     WHERE id = ${id} AND (state = 'active' OR (state = 'draining' AND last_error IS NULL))
+     RETURNING id`;
   return rows.length > 0;
 }
 
@@ -93,8 +94,8 @@ export interface DiskReading {
 }
 
 /**
- * A host answered: its disk reading is stored, and an unreachable host becomes active again
- * (a draining host stays draining: that was an operator's decision).
+ * A host answered: its disk reading is stored, an unreachable host becomes active again (a
+ * draining host stays draining: that was an operator's decision), and the error is cleared.
  */
 export async function recordHostSeen(db: Db, id: string, disk: DiskReading): Promise<void> {
   await db`
@@ -102,7 +103,7 @@ export async function recordHostSeen(db: Db, id: string, disk: DiskReading): Pro
        SET used_bytes = ${disk.usedBytes}, total_bytes = ${disk.totalBytes}, fs_free_bytes = ${disk.fsFreeBytes},
            disk_checked_at = now(), last_seen_at = now(),
            state = CASE WHEN state = 'unreachable' THEN 'active' ELSE state END,
-           last_error = CASE WHEN state = 'unreachable' THEN NULL ELSE last_error END,
+           last_error = NULL,
            version = version + 1, updated_at = now()
      WHERE id = ${id}`;
 }
