@@ -80,7 +80,7 @@ async function start(): Promise<void> {
   await printStatus();
   say("");
   say(`dashboard      http://127.0.0.1:${PORTS.dashboard}   (sign in with a user token or the admin token)`);
-  say(`CLI            npx a4c login --url http://127.0.0.1:${PORTS.dashboard} --token <token>`);
+  say(`CLI            npx a4c login --url http://127.0.0.1:${PORTS.dashboard} < .local/admin-token`);
   say(`write-gateway  http://127.0.0.1:${PORTS.gateway}`);
   say(`read-api       http://127.0.0.1:${PORTS.readApi}`);
   say(`processor ops  http://127.0.0.1:${PORTS.processor}/metrics`);
@@ -167,6 +167,7 @@ const BENCHMARKS: Record<string, string> = {
   reads: "bench/reads.ts",
   search: "bench/search.ts",
   provision: "bench/provision.ts",
+  dashboard: "bench/dashboard.ts",
 };
 
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */
