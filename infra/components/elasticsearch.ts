@@ -214,16 +214,23 @@ export class ElasticsearchServer implements Component {
     await this.#waitReady();
   }
 
-  /** Waits for yellow/green health, failing early with the log's tail if the launcher gave up. */
+  /**
+   * Waits for yellow/green health, failing early with the log's tail if the launcher gave up: no
+   * launcher and no server for 10 s in a row (on a loaded machine the launcher can be gone, or not
+   * yet seen, well before the server has written its pid file; one look a second later was seen
+   * to fail a healthy restart).
+   */
   async #waitReady(): Promise<void> {
     const deadline = Date.now() + this.#startTimeoutMs;
+    let neitherSince: number | null = null;
     for (;;) {
       if (await this.isReady()) return;
       if (this.#ourPid(this.#launcherPidFile) === null && this.#serverPid() === null) {
-        // The server may write its pid file a moment after the launcher exits: look once more.
-        await sleep(1000);
-        if (this.#serverPid() === null) throw new Error(`elasticsearch did not start:\n${this.#logTail()}`);
-      }
+        neitherSince ??= Date.now();
+        if (Date.now() - neitherSince > 10_000) {
+          throw new Error(`elasticsearch did not start:\n${this.#logTail()}`);
+        }
+      } else neitherSince = null;
       if (Date.now() > deadline)
         throw new Error(`timed out after ${this.#startTimeoutMs} ms waiting for elasticsearch:\n${this.#logTail()}`);
       await sleep(500);

@@ -1,9 +1,10 @@
 /**
  * Workspaces of the signed-in user (an admin names the user): the list, a create form and delete.
- * A create or delete follows its operation and then its job over SSE, step by step.
+ * A create or delete follows its operation and then its job over SSE, step by step; the list is
+ * read again whenever a job changes (pushed by the server).
  */
-import { useEffect, useState } from "preact/hooks";
-import { FINAL_JOB, follow, get, type Me, type OperationView, type Workspace, write } from "./api.ts";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { FINAL_JOB, follow, get, listen, type Me, type OperationView, type Workspace, write } from "./api.ts";
 import { Badge, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
 interface Accepted {
@@ -46,8 +47,30 @@ export function WorkspacesPage({ me }: { me: Me }) {
           )
         : Promise.resolve({ items: [], cursor: null }),
     [userId],
-    4000,
   );
+  // A workspace changes with its jobs: each pushed job change (GET /v1/jobs/events) reads the list
+  // again, at most every half second; a stream opened again after a break does too.
+  const reload = useRef(list.reload);
+  reload.current = list.reload;
+  useEffect(() => {
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    let opened = 0;
+    const stop = listen(
+      "/v1/jobs/events",
+      (name) => {
+        if ((name === "ready" && opened++ === 0) || pending) return;
+        pending = setTimeout(() => {
+          pending = null;
+          reload.current();
+        }, 500);
+      },
+      { reconnect: true },
+    );
+    return () => {
+      stop();
+      if (pending) clearTimeout(pending);
+    };
+  }, []);
 
   const track = (label: string, accepted: Accepted) => {
     setActivity((a) => ({ ...a, [label]: "accepted…" }));
