@@ -80,7 +80,8 @@ export class AcceptService {
         // if this publish did land, the retry is answered as a replay of it.
         throw new UnavailableError("jetstream", { cause: err });
       }
-      const winner = await this.#storedOrNull(req, hash);
+      // Only looked up after a refused publish, never before: the publish decides.
+      const winner = await this.#stored(req.entity, hash);
       if (!winner) throw new UnavailableError("jetstream", { cause: err });
       return this.#answerConflict(winner, req, operationId);
     }
@@ -95,21 +96,14 @@ export class AcceptService {
    */
   async #refuseKeyOfAnotherKind(req: WriteRequest, hash: string): Promise<void> {
     for (const other of ENTITIES) {
-      if (other === req.entity) continue;
-      let found: Awaited<ReturnType<typeof findStoredRequest>>;
-      try {
-        found = await findStoredRequest(this.jsm, this.names, other, hash);
-      } catch (err) {
-        throw new UnavailableError("jetstream", { cause: err });
-      }
-      if (found) throw problems.keyReuse();
+      if (other !== req.entity && (await this.#stored(other, hash))) throw problems.keyReuse();
     }
   }
 
-  /** The request stored under the key. Only looked up after a refused publish, never before. */
-  async #storedOrNull(req: WriteRequest, hash: string): Promise<Envelope | null> {
+  /** The request stored under the key for one kind of write, if any; a stream error is an outage. */
+  async #stored(entity: Entity, hash: string): Promise<Envelope | null> {
     try {
-      const found = await findStoredRequest(this.jsm, this.names, req.entity, hash);
+      const found = await findStoredRequest(this.jsm, this.names, entity, hash);
       return found?.envelope ?? null;
     } catch (err) {
       throw new UnavailableError("jetstream", { cause: err });
