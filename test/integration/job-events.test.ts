@@ -5,6 +5,7 @@
  * to resync. Refusals are problem+json.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createParser } from "eventsource-parser";
 import { createUser, expectProblem, get, post, settle } from "../helpers/client.ts";
 import { startStack, type TestStack } from "../helpers/stack.ts";
 import { until } from "../helpers/wait.ts";
@@ -35,21 +36,18 @@ async function open(token: string, query = "") {
   expect(r.status).toBe(200);
   expect(r.headers.get("content-type")).toBe("text/event-stream");
   const events: Event[] = [];
-  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
+  const parser = createParser({
+    onEvent: (e) => {
+      if (e.event) events.push({ name: e.event, data: JSON.parse(e.data) as Record<string, unknown> });
+    },
+  });
   const done = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-        const lines = buffer.slice(0, end).split("\n");
-        buffer = buffer.slice(end + 2);
-        const name = lines.find((l) => l.startsWith("event: "))?.slice(7);
-        const data = lines.find((l) => l.startsWith("data: "))?.slice(6);
-        if (name && data) events.push({ name, data: JSON.parse(data) as Record<string, unknown> });
-      }
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of r.body as ReadableStream<Uint8Array>)
+        parser.feed(decoder.decode(chunk, { stream: true }));
+    } catch {
+      // aborted by close()
     }
   })();
   await until("the stream is ready", async () => events.some((e) => e.name === "ready"), 5_000, 20);

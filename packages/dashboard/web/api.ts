@@ -5,6 +5,7 @@
  * a retried click never creates twice.
  */
 import type { Api } from "@a4c/shared/answers";
+import { createParser } from "eventsource-parser";
 
 const TOKEN_KEY = "a4c.token";
 
@@ -97,24 +98,12 @@ export function listen(
   const once = async () => {
     const r = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal: controller.signal });
     if (!r.ok || !r.body) return;
+    const parser = createParser({ onEvent: (e) => onEvent(e.event ?? "message", JSON.parse(e.data)) });
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
-      buffer += value;
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const lines = buffer.slice(0, end).split("\n");
-        buffer = buffer.slice(end + 2);
-        const name = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
-        const data = lines
-          .filter((l) => l.startsWith("data: "))
-          .map((l) => l.slice(6))
-          .join("\n");
-        if (data) onEvent(name, JSON.parse(data));
-        end = buffer.indexOf("\n\n");
-      }
+      parser.feed(value);
     }
   };
   (async () => {
