@@ -88,6 +88,7 @@ async function start(): Promise<void> {
   say(
     `provisioner    http://127.0.0.1:${PORTS.provisioner}/ready   (hosts: ${s.hosts.map((h) => h.hostName).join(", ")})`,
   );
+  say(`ci-consumer    http://127.0.0.1:${PORTS.ciConsumer}/ready   (Kafka ci.builds → POST /v1/images/builds)`);
   say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
   say(`logs           ${LOGS}`);
 }
@@ -96,6 +97,7 @@ async function stop(): Promise<void> {
   const s = stack();
   // Services first (they drain), then infrastructure in reverse start order.
   for (const svc of [
+    s.services.ciConsumer,
     s.services.dashboard,
     s.services.writeGateway,
     s.services.readApi,
@@ -168,6 +170,7 @@ const BENCHMARKS: Record<string, string> = {
   search: "bench/search.ts",
   provision: "bench/provision.ts",
   dashboard: "bench/dashboard.ts",
+  images: "bench/images.ts",
 };
 
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */

@@ -69,6 +69,12 @@ export function stack() {
       readApi: service("read-api", PORTS.readApi),
       esSync: service("es-sync", PORTS.esSync),
       provisioner: service("provisioner", PORTS.provisioner),
+      // Kafka `ci.builds` → the gateway's POST /v1/images/builds; after the gateway (its /ready needs it).
+      ciConsumer: new ServiceProcess("ci-consumer", ROOT, RUN, LOGS, PORTS.ciConsumer, {
+        ...common,
+        A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
+        PORT: String(PORTS.ciConsumer),
+      }),
       // The front door: the dashboard and the API on one origin (and the CLI's default URL).
       dashboard: new ServiceProcess("dashboard", ROOT, RUN, LOGS, PORTS.dashboard, {
         A4C_ADMIN_TOKEN: common.A4C_ADMIN_TOKEN,

@@ -24,6 +24,7 @@ export const PORTS = {
   esSync: port("A4C_ES_SYNC_PORT", 3003),
   dashboard: port("A4C_DASHBOARD_PORT", 3004),
   provisioner: port("A4C_PROVISIONER_PORT", 3005),
+  ciConsumer: port("A4C_CI_CONSUMER_PORT", 3006),
   kafka: port("A4C_KAFKA_PORT", 59092),
   kafkaController: port("A4C_KAFKA_CONTROLLER_PORT", 59093),
   debeziumNats: port("A4C_DEBEZIUM_NATS_PORT", 58081),

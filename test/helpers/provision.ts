@@ -108,6 +108,17 @@ export async function startProvisionStack(label: string, opts: StackOptions = {}
             .getContainer(c.Id)
             .remove({ force: true, abortSignal })
             .catch(() => {});
+        // And the images it built or copied (labelled like its containers).
+        const images = await (
+          d.listImages({
+            filters: { label: [`a4c.deployment=${deployment}`] },
+            abortSignal,
+          } as never) as unknown as Promise<Docker.ImageInfo[]>
+        ).catch(() => []);
+        for (const i of images)
+          await (d.getImage(i.Id).remove({ force: true, abortSignal } as never) as unknown as Promise<unknown>).catch(
+            () => {},
+          );
       }
       await stack.stop();
     },

@@ -65,6 +65,7 @@ function job(key: string, over: Partial<JobDocument>): JobDocument {
     type: "WORKSPACE_CREATE",
     status: "FAILED",
     hostId: null,
+    repository: null,
     hostName: null,
     step: "create_container",
     userId,

@@ -5,8 +5,8 @@
  * to resync. Refusals are problem+json.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createParser } from "eventsource-parser";
 import { createUser, expectProblem, get, post, settle } from "../helpers/client.ts";
+import { openJobEvents } from "../helpers/job-events.ts";
 import { startStack, type TestStack } from "../helpers/stack.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -21,45 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-interface Event {
-  name: string;
-  data: Record<string, unknown>;
-}
-
 /** An open event stream, collecting what arrives. */
-async function open(token: string, query = "") {
-  const controller = new AbortController();
-  const r = await fetch(`${stack.readApi.url}/v1/jobs/events${query}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: controller.signal,
-  });
-  expect(r.status).toBe(200);
-  expect(r.headers.get("content-type")).toBe("text/event-stream");
-  const events: Event[] = [];
-  const parser = createParser({
-    onEvent: (e) => {
-      if (e.event) events.push({ name: e.event, data: JSON.parse(e.data) as Record<string, unknown> });
-    },
-  });
-  const done = (async () => {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of r.body as ReadableStream<Uint8Array>)
-        parser.feed(decoder.decode(chunk, { stream: true }));
-    } catch {
-      // aborted by close()
-    }
-  })();
-  await until("the stream is ready", async () => events.some((e) => e.name === "ready"), 5_000, 20);
-  return {
-    events,
-    jobs: (id: string) => events.filter((e) => e.name === "job" && e.data.id === id).map((e) => e.data),
-    async close() {
-      controller.abort();
-      await done;
-    },
-  };
-}
+const open = (token: string, query = "") => openJobEvents(stack.readApi.url, token, query);
 
 async function createWorkspace(user: { userId: string; token: string }, projectName: string) {
   const r = await post(stack, `/v1/users/${user.userId}/workspaces`, { projectName }, { token: user.token });

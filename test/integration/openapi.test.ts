@@ -8,11 +8,11 @@
  *   - /docs is one page that loads nothing from anywhere but its own service.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ReadApiDeps, createApp as readApiApp } from "@a4c/read-api";
-import { createRegistry } from "@a4c/shared";
+import { createRegistry, tokenHash } from "@a4c/shared";
 import { type GatewayDeps, createApp as gatewayApp } from "@a4c/write-gateway";
 import { FormatRegistry, type TLiteralValue, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -363,6 +363,94 @@ describe("real answers match the documented schemas", () => {
     expect((await read("/v1/hosts", "/v1/hosts", alice.token)).status).toBe(403);
     await read("/v1/cleanup/actions", "/v1/cleanup/actions?limit=5");
     expect((await read("/v1/cleanup/actions", "/v1/cleanup/actions?cursor=x")).status).toBe(400);
+  }, 60_000);
+
+  test("images, build jobs and their logs, schedules; what a CI token is refused", async () => {
+    // Seeded as the processor, the provisioner and the scheduler write them (this stack runs neither).
+    const { sql } = stack;
+    const imageId = crypto.randomUUID();
+    const jobId = crypto.randomUUID();
+    const hostId = crypto.randomUUID();
+    const scheduleId = crypto.randomUUID();
+    const tokenId = crypto.randomUUID();
+    const commit = randomBytes(20).toString("hex");
+    const ci = `a4c_ci_${randomBytes(16).toString("base64url")}`;
+    await sql`INSERT INTO api_token (id, kind, name, token_hash, created_by)
+              VALUES (${tokenId}, 'ci', 'openapi', decode(${tokenHash(ci)}, 'hex'), 'admin')`;
+    await sql`INSERT INTO hosts (id, name, ssh_host, ssh_port, host_key)
+              VALUES (${hostId}, ${`openapi-img-${commit.slice(0, 6)}`}, '127.0.0.2', 2222, ${`SHA256:${"B".repeat(43)}`})`;
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO image (id, repository, commit_sha, ref, trigger, tag, status, dockerfile, job_id, requested_by,
+                                 digest, size_bytes, built_at)
+               VALUES (${imageId}, 'openapi/app', ${commit}, 'main', 'request', ${`a4c/openapi/app:${commit}`}, 'READY',
+                       'FROM a4c/base:latest', ${jobId}, ${`ci:${tokenId}`}, ${`sha256:${"e".repeat(64)}`}, 4096, now())`;
+      await tx`INSERT INTO job (id, type, status, step, user_id, image_id, operation_id)
+               VALUES (${jobId}, 'IMAGE_BUILD', 'COMPLETED', 'distribute', NULL, ${imageId}, ${`op-${jobId}`})`;
+    });
+    await sql`INSERT INTO image_host (image_id, host_id, how) VALUES (${imageId}, ${hostId}, 'built')`;
+    await sql`INSERT INTO job_log (job_id, step, line) VALUES (${jobId}, 'build', 'Step 1/1 : FROM a4c/base:latest'),
+                                                             (${jobId}, 'build', 'Successfully built')`;
+    await sql`INSERT INTO schedule (id, repository, ref, cron, created_by, last_tick_at, last_outcome)
+              VALUES (${scheduleId}, 'openapi/app', 'main', '0 * * * *', 'admin', now(), 'nothing to build')`;
+    await sql`INSERT INTO schedule_tick (schedule_id, tick_at, image_id, outcome, claimed_by)
+              VALUES (${scheduleId}, now(), NULL, 'nothing to build', 'openapi')`;
+
+    const images = await read("/v1/images", "/v1/images?limit=1", ci);
+    expect((images.body.items as Array<{ id: string }>)[0]?.id).toBe(imageId);
+    expect((await read("/v1/images", "/v1/images?status=bogus")).status).toBe(400);
+    await read("/v1/images/:imageId", `/v1/images/${imageId}`, alice.token);
+    expect((await read("/v1/images/:imageId", `/v1/images/${crypto.randomUUID()}`)).status).toBe(404);
+    expect((await read("/v1/images/:imageId", "/v1/images/nope")).status).toBe(400);
+    expect((await read("/v1/jobs/:jobId", `/v1/jobs/${jobId}`, ci)).body).toMatchObject({ userId: null, imageId });
+    const log = await read("/v1/jobs/:jobId/log", `/v1/jobs/${jobId}/log?limit=1`, ci);
+    expect(log.body.next).toBeString();
+    expect((await read("/v1/jobs/:jobId/log", `/v1/jobs/${jobId}/log?limit=0`, ci)).status).toBe(400);
+    expect((await read("/v1/jobs/:jobId/log", `/v1/jobs/${crypto.randomUUID()}/log`, ci)).status).toBe(404);
+    const schedules = await read("/v1/schedules", "/v1/schedules");
+    expect((schedules.body.items as Array<{ id: string }>).map((s) => s.id)).toContain(scheduleId);
+    expect((await read("/v1/schedules", "/v1/schedules", alice.token)).status).toBe(403);
+    for (const route of ["/v1/me", "/v1/jobs", "/v1/hosts", "/v1/cleanup/actions"]) {
+      expect((await read(route, route, ci)).status).toBe(403);
+    }
+    expect((await read("/v1/workspaces/:workspaceId", `/v1/workspaces/${crypto.randomUUID()}`, ci)).status).toBe(403);
+
+    // The writes: a ci token, a build (by that token), a schedule made and deleted; and refusals.
+    const token = await write("POST", "/v1/tokens", () => post(stack, "/v1/tokens", { kind: "ci", name: "openapi" }));
+    expect(token.status).toBe(202);
+    expectDocumented("readApi", "GET", "/status/:operationId", await settle(stack, token.body.operationId as string));
+    const build = {
+      repository: "openapi/app",
+      commitSha: randomBytes(20).toString("hex"),
+      dockerfile: "FROM a4c/base:latest",
+    };
+    const built = await write("POST", "/v1/images/builds", () =>
+      post(stack, "/v1/images/builds", build, { token: token.body.token as string }),
+    );
+    expect(built.status).toBe(202);
+    expectDocumented(
+      "readApi",
+      "GET",
+      "/status/:operationId",
+      await settle(stack, built.body.operationId as string, token.body.token as string),
+    );
+    expect(
+      (await write("POST", "/v1/images/builds", () => post(stack, "/v1/images/builds", { ...build, commitSha: "x" })))
+        .status,
+    ).toBe(400);
+    expect(
+      (await write("POST", "/v1/images/builds", () => post(stack, "/v1/images/builds", build, { token: alice.token })))
+        .status,
+    ).toBe(403);
+    const schedule = await write("POST", "/v1/schedules", () =>
+      post(stack, "/v1/schedules", { repository: "openapi/app", ref: "main", cron: "0 3 * * *" }),
+    );
+    expect(schedule.status).toBe(202);
+    await settle(stack, schedule.body.operationId as string);
+    const removed = await write("DELETE", "/v1/schedules/:scheduleId", () =>
+      del(stack, `/v1/schedules/${schedule.body.scheduleId}`),
+    );
+    expect(removed.status).toBe(202);
+    expect((await settle(stack, removed.body.operationId as string)).body.status).toBe("completed");
   }, 60_000);
 
   test("every documented route's success answer was checked above", () => {

@@ -219,7 +219,9 @@ export function CleanupScreen() {
             <tr key={a.id}>
               <td class="muted">{when(a.createdAt)}</td>
               <td>{a.hostName ?? "—"}</td>
-              <td class="mono">{a.containerId.slice(0, 12)}</td>
+              <td class="mono">
+                {a.containerId ? a.containerId.slice(0, 12) : `image ${(a.imageId ?? "").slice(0, 8)}`}
+              </td>
               <td class="mono">{short(a.workspaceId)}</td>
               <td>
                 <Badge value={a.action} />

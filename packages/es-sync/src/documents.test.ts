@@ -13,6 +13,7 @@ const row: SearchSyncRow = {
   workspace_id: "w1",
   project_name: "backend-api",
   image: "a4c/base:latest",
+  repository: null,
   operation_id: "op-1",
   attempts: 2,
   error_code: "DISK_FULL",
@@ -41,6 +42,7 @@ describe("documents", () => {
       workspaceId: "w1",
       projectName: "backend-api",
       image: "a4c/base:latest",
+      repository: null,
       operationId: "op-1",
       attempts: 2,
       errorCode: "DISK_FULL",
@@ -50,6 +52,27 @@ describe("documents", () => {
       startedAt: null,
       finishedAt: "2026-01-01T00:02:00.000Z",
       version: 7,
+    });
+  });
+
+  test("an image build: no owner, its tag as the image and its repository", () => {
+    const build: SearchSyncRow = {
+      ...row,
+      type: "IMAGE_BUILD",
+      user_id: null,
+      owner_name: null,
+      owner_email: null,
+      workspace_id: null,
+      project_name: null,
+      image: "a4c/team/app:0123456789abcdef0123456789abcdef01234567",
+      repository: "team/app",
+    };
+    expect(toJobDocument(build)).toMatchObject({
+      type: "IMAGE_BUILD",
+      userId: null,
+      ownerName: null,
+      image: build.image,
+      repository: "team/app",
     });
   });
 

@@ -23,6 +23,7 @@ export function toJobDocument(row: SearchSyncRow): JobDocument {
     workspaceId: row.workspace_id,
     projectName: row.project_name,
     image: row.image,
+    repository: row.repository,
     operationId: row.operation_id,
     hostId: row.host_id,
     hostName: row.host_name,

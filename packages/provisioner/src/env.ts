@@ -44,6 +44,16 @@ export const ProvisionerEnv = Type.Object({
   A4C_WORKSPACE_MEMORY_BYTES: Type.Integer({ minimum: 8 * MiB, default: 128 * MiB }),
   /** CPU share per workspace, in CPUs (0.5 = half a core). */
   A4C_WORKSPACE_CPUS: Type.Number({ exclusiveMinimum: 0, maximum: 64, default: 0.5 }),
+  /** The image every host has; workspaces on it need no transfer (the gateway's default image). */
+  A4C_DEFAULT_IMAGE: Type.String({ minLength: 1, default: "a4c/base:latest" }),
+  /** Disk held on the build host while an image builds. */
+  A4C_BUILD_DISK_BYTES: Type.Integer({ minimum: MiB, default: 512 * MiB }),
+  /** Bound on a build, and on copying an image between hosts. */
+  A4C_BUILD_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 600_000 }),
+  /** How often the scheduler looks for due schedule ticks; 0: this instance schedules nothing. */
+  A4C_SCHEDULER_INTERVAL_MS: Type.Integer({ minimum: 0, default: 1_000 }),
+  /** Hours an image no workspace uses is kept on the hosts; 0 keeps them. */
+  A4C_IMAGE_RETENTION_HOURS: Type.Number({ minimum: 0, default: 168 }),
   /** Domain of workspace hostnames: `<project>-<id>.<host>.<domain>`. */
   A4C_HOSTNAME_DOMAIN: Type.String({ pattern: "^[a-z0-9.-]+$", default: "a4c.internal" }),
   /** How often each host's disk use is read (also read on demand after each placement). */

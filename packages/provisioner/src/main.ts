@@ -8,6 +8,7 @@ import { loadEnv } from "./env.ts";
 import { HostPool } from "./hosts/host-pool.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { provisionerMetrics } from "./metrics.ts";
+import { Scheduler } from "./schedules/scheduler.ts";
 
 const env = loadEnv();
 const log = createLogger("provisioner", env.A4C_LOG_LEVEL);
@@ -20,12 +21,18 @@ const shutdown = new ShutdownManager(log, env.A4C_SHUTDOWN_TIMEOUT_MS);
 const pool = new HostPool(sql, readFileSync(env.A4C_SSH_KEY), {
   connectMs: env.A4C_SSH_CONNECT_TIMEOUT_MS,
   callMs: env.A4C_REMOTE_TIMEOUT_MS,
+  longMs: env.A4C_BUILD_TIMEOUT_MS,
 });
 const disk = new DiskService(sql, pool, metrics, log.child({ component: "disk" }));
 const cleanup = new CleanupDaemon(sql, pool, metrics, log.child({ component: "cleanup" }), {
   deployment: env.A4C_DEPLOYMENT,
   graceMs: env.A4C_CLEANUP_GRACE_MS,
   dryRun: env.A4C_CLEANUP_DRY_RUN,
+  imageRetentionHours: env.A4C_IMAGE_RETENTION_HOURS,
+});
+const scheduler = new Scheduler(sql, metrics, log.child({ component: "scheduler" }), {
+  instance: owner,
+  intervalMs: env.A4C_SCHEDULER_INTERVAL_MS,
 });
 const runner = new JobRunner(
   sql,
@@ -41,6 +48,8 @@ const runner = new JobRunner(
       cpus: env.A4C_WORKSPACE_CPUS,
       hostnameDomain: env.A4C_HOSTNAME_DOMAIN,
       deployment: env.A4C_DEPLOYMENT,
+      baseImage: env.A4C_DEFAULT_IMAGE,
+      buildDiskBytes: env.A4C_BUILD_DISK_BYTES,
     },
   },
   disk,
@@ -76,6 +85,7 @@ await disk.refreshAll().catch((err) => log.warn({ event: "disk.first_read_failed
 const stopDisk = every(env.A4C_DISK_REFRESH_MS, "disk", () => disk.refreshAll());
 const stopCleanup = every(env.A4C_CLEANUP_INTERVAL_MS, "cleanup", () => cleanup.sweep());
 runner.start();
+scheduler.start();
 
 const ops = opsApp({ env, sql, log, metrics, pool, disk, cleanup }).listen({
   port: env.PORT,
@@ -88,7 +98,7 @@ shutdown.register("http", async () => {
   await ops.stop();
 });
 shutdown.register("timers", async () => {
-  await Promise.all([stopDisk(), stopCleanup()]);
+  await Promise.all([stopDisk(), stopCleanup(), scheduler.stop()]);
 });
 // Jobs in flight finish their step and are held for another instance to resume at once.
 shutdown.register("runner", () => runner.stop());

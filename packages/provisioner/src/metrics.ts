@@ -43,8 +43,14 @@ export function provisionerMetrics() {
     }),
     cleanup: new Counter({
       name: "a4c_provisioner_cleanup_actions_total",
-      help: "Containers the cleanup daemon removed, would have removed (dry run) or failed to remove.",
+      help: "Containers and images the cleanup daemon removed, would have removed (dry run) or failed to remove.",
       labelNames: ["host", "action"],
+      registers: [registry],
+    }),
+    scheduleTicks: new Counter({
+      name: "a4c_provisioner_schedule_ticks_total",
+      help: "Schedule ticks this instance claimed, by what they did (build, or nothing to build).",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -2,6 +2,9 @@ import {
   type Authenticator,
   apiDocs,
   HttpProblem,
+  IMAGE_STATUSES,
+  type ImageFilter,
+  type ImageStatus,
   isTerminal,
   isTerminalJob,
   type JobStatus,
@@ -10,6 +13,7 @@ import {
   type OperationView,
   type Principal,
   problems,
+  REPOSITORY_PATTERN,
   type ReadyCheck,
   serviceApp,
   toProblemResponse,
@@ -17,6 +21,7 @@ import {
 } from "@a4c/shared";
 import { readApiDocs } from "./docs.ts";
 import type { EntityService } from "./entities.ts";
+import { DEFAULT_LOG_LINES, type ImageViews, LINE_ID_PATTERN, MAX_LOG_LINES } from "./images.ts";
 import type { JobEvents } from "./job-events.ts";
 import type { ReadMetrics } from "./metrics.ts";
 import type { OperatorViews } from "./operators.ts";
@@ -36,6 +41,7 @@ export interface ReadApiDeps {
   adminToken: string;
   metricsToken?: string | undefined;
   operators: OperatorViews;
+  images: ImageViews;
   /** Job search (GET /v1/jobs); without it the route answers 503. */
   jobSearch?: JobSearchService;
   /** Live job changes (GET /v1/jobs/events); without them the route answers 503. */
@@ -76,18 +82,77 @@ function requireUuid(value: string, what: string): string {
   return value;
 }
 
+const REPOSITORY = new RegExp(REPOSITORY_PATTERN);
+
+/** `?repository=&status=` of the image list; any case (repositories and statuses have one). */
+function parseImageFilter(params: URLSearchParams): ImageFilter {
+  const filter: ImageFilter = {};
+  const repository = params.get("repository");
+  if (repository) {
+    filter.repository = repository.toLowerCase();
+    if (!REPOSITORY.test(filter.repository))
+      throw problems.badRequest("repository must be a repository name, e.g. team/app");
+  }
+  const status = params.get("status");
+  if (status) {
+    const upper = status.toUpperCase();
+    filter.status = IMAGE_STATUSES.find((s) => s === upper) as ImageStatus | undefined;
+    if (!filter.status) throw problems.badRequest(`status must be one of ${IMAGE_STATUSES.join(", ").toLowerCase()}`);
+  }
+  return filter;
+}
+
+const LINE_ID = new RegExp(LINE_ID_PATTERN);
+
+/** `?after=<line id>&limit=<n>` of a job's log: from the start, 500 lines, by default. */
+function parseLogPage(params: URLSearchParams): { after: string; limit: number } {
+  const after = params.get("after") || "0";
+  if (!LINE_ID.test(after)) throw problems.badRequest("after must be a line id (an integer ≥ 0)");
+  const raw = params.get("limit");
+  if (raw === null || raw === "") return { after, limit: DEFAULT_LOG_LINES };
+  const limit = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LOG_LINES)) {
+    throw problems.badRequest(`limit must be an integer from 1 to ${MAX_LOG_LINES}`);
+  }
+  return { after, limit };
+}
+
+/**
+ * Who may read a job: its owner and the admin; an image build — which belongs to no user, and
+ * whose image anyone may pick — the admin, any user and CI tokens. A CI token reads nothing else.
+ */
+function mayReadJob(p: Principal, job: { type: string; userId: string | null }): boolean {
+  if (p.kind === "admin" || job.type === "IMAGE_BUILD") return true;
+  return p.kind === "user" && job.userId === p.userId;
+}
+
+/** Whether a live job change goes to this caller: a user's own jobs, every job for the admin. */
+function receives(p: Principal, change: { userId: string | null }): boolean {
+  if (p.kind === "admin") return true;
+  return p.kind === "user" && change.userId === p.userId;
+}
+
+/** How a read is run: whether its latency is recorded, and whether a CI token may make it. */
+interface ReadOptions {
+  /** false for long-polls and streams, whose time is the caller's choice. */
+  timed?: boolean;
+  /** A CI token may request image builds and follow them, nothing else: the few reads that follow them. */
+  ci?: boolean;
+}
+
 export function createApp(d: ReadApiDeps) {
-  /** Authenticates, runs the handler, maps errors and records metrics. */
+  /** Authenticates, keeps CI tokens to their routes, runs the handler, maps errors and records metrics. */
   async function read(
     route: string,
     request: Request,
     handler: (principal: Principal) => Promise<Response>,
-    timed = true,
+    { timed = true, ci = false }: ReadOptions = {},
   ): Promise<Response> {
     const started = performance.now();
     let response: Response;
     try {
       const principal = await d.auth.authenticate(request.headers.get("authorization"));
+      if (principal.kind === "ci" && !ci) throw problems.forbidden("a CI token may only follow image builds");
       response = await handler(principal);
     } catch (err) {
       response = toProblemResponse(err, d.log, route);
@@ -192,7 +257,7 @@ export function createApp(d: ReadApiDeps) {
             if (e.kind === "end") return close();
             if (e.kind === "resync") return send("event: resync\ndata: {}\n\n");
             const c = e.change;
-            if (principal.kind !== "admin" && c.userId !== principal.userId) return;
+            if (!receives(principal, c)) return;
             if (ids && !ids.has(c.id)) return;
             send(`event: job\nid: ${++sequence}\ndata: ${JSON.stringify(c)}\n\n`);
           });
@@ -231,7 +296,8 @@ export function createApp(d: ReadApiDeps) {
             "/status/:operationId",
             request,
             (p) => status(params.operationId, p, parseWait(query.wait, d.maxWaitSeconds), request.signal),
-            query.wait === undefined,
+            // A CI token follows the builds it requested (its own operations, like anyone's).
+            { timed: query.wait === undefined, ci: true },
           ),
         { detail: readApiDocs.status },
       )
@@ -247,7 +313,7 @@ export function createApp(d: ReadApiDeps) {
               const first = await statusOrThrow(params.operationId, p);
               return events(params.operationId, p, first, request.signal, follow === "job");
             },
-            false,
+            { timed: false, ci: true },
           ),
         { detail: readApiDocs.statusEvents },
       )
@@ -258,6 +324,8 @@ export function createApp(d: ReadApiDeps) {
           read("/v1/me", request, async (p) => {
             if (p.kind === "admin")
               return Response.json({ kind: "admin" }, { headers: { "cache-control": "no-store" } });
+            // A CI token never gets here (read refuses it): it is no user.
+            if (p.kind !== "user") throw problems.forbidden("a CI token is no user");
             const user = await d.entities.user(p.userId);
             if (!user) throw problems.notFound("no such user");
             return Response.json({ kind: "user", user }, { headers: { "cache-control": "no-store" } });
@@ -332,7 +400,7 @@ export function createApp(d: ReadApiDeps) {
               }
               return jobEventStream(d.jobEvents, p, ids, request.signal);
             },
-            false,
+            { timed: false },
           ),
         { detail: readApiDocs.jobEvents },
       )
@@ -363,22 +431,90 @@ export function createApp(d: ReadApiDeps) {
       .get(
         "/v1/jobs/:jobId",
         ({ request, params }) =>
-          read("/v1/jobs/:jobId", request, async (p) => {
-            requireUuid(params.jobId, "jobId");
-            const job = await d.entities.job(params.jobId);
-            // Another user's job is as unknown as a job that does not exist.
-            if (!job || !mayActFor(p, job.userId)) throw problems.notFound("no such job");
-            return Response.json(job);
-          }),
+          read(
+            "/v1/jobs/:jobId",
+            request,
+            async (p) => {
+              requireUuid(params.jobId, "jobId");
+              const job = await d.entities.job(params.jobId);
+              // Another user's job is as unknown as a job that does not exist.
+              if (!job || !mayReadJob(p, job)) throw problems.notFound("no such job");
+              return Response.json(job);
+            },
+            { ci: true },
+          ),
         { detail: readApiDocs.job },
+      )
+      .get(
+        "/v1/jobs/:jobId/log",
+        ({ request, params }) =>
+          read(
+            "/v1/jobs/:jobId/log",
+            request,
+            async (p) => {
+              requireUuid(params.jobId, "jobId");
+              const page = parseLogPage(new URL(request.url).searchParams);
+              // The job (cached) decides who may read its log, exactly as it decides who may read the job.
+              const job = await d.entities.job(params.jobId);
+              if (!job || !mayReadJob(p, job)) throw problems.notFound("no such job");
+              return Response.json(await d.images.jobLog(params.jobId, page.after, page.limit), {
+                headers: { "cache-control": "no-store" },
+              });
+            },
+            { ci: true },
+          ),
+        { detail: readApiDocs.jobLog },
+      )
+      .get(
+        "/v1/images",
+        ({ request }) =>
+          read(
+            "/v1/images",
+            request,
+            async () => {
+              const params = new URL(request.url).searchParams;
+              const filter = parseImageFilter(params);
+              const limit = parseLimit(params.get("limit") ?? undefined);
+              return Response.json(await d.images.images(filter, limit, params.get("cursor") || undefined), {
+                headers: { "cache-control": "no-store" },
+              });
+            },
+            { ci: true },
+          ),
+        { detail: readApiDocs.images },
+      )
+      .get(
+        "/v1/images/:imageId",
+        ({ request, params }) =>
+          read(
+            "/v1/images/:imageId",
+            request,
+            async () => {
+              requireUuid(params.imageId, "imageId");
+              const image = await d.images.image(params.imageId);
+              if (!image) throw problems.notFound("no such image");
+              return Response.json(image, { headers: { "cache-control": "no-store" } });
+            },
+            { ci: true },
+          ),
+        { detail: readApiDocs.image },
+      )
+      .get(
+        "/v1/schedules",
+        ({ request }) =>
+          read("/v1/schedules", request, async (p) => {
+            if (p.kind !== "admin") throw problems.forbidden("only the admin may read build schedules");
+            return Response.json(await d.images.schedules(), { headers: { "cache-control": "no-store" } });
+          }),
+        { detail: readApiDocs.schedules },
       )
       .use(
         apiDocs({
           title: "A4C read-api",
           version: "1",
           description:
-            "Reads: operation status (long-poll and server-sent events), users, workspaces, jobs, job search, " +
-            "hosts. Errors are application/problem+json.",
+            "Reads: operation status (long-poll and server-sent events), users, workspaces, jobs and their logs, " +
+            "job search, images, build schedules, hosts. Errors are application/problem+json.",
         }),
       )
   );

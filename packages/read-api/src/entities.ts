@@ -53,8 +53,10 @@ function jobView(j: JobRow) {
     type: j.type,
     status: j.status,
     step: j.step,
+    // null for an image build: it belongs to no user.
     userId: j.user_id,
     workspaceId: j.workspace_id,
+    imageId: j.image_id,
     operationId: j.operation_id,
     attempts: j.attempts,
     error: j.error_code ? { code: j.error_code, message: j.error_message } : null,

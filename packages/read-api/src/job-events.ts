@@ -18,7 +18,9 @@ export type JobEvent = { kind: "job"; change: JobChange } | { kind: "resync" } |
 function parseChange(payload: string): JobChange | null {
   try {
     const c = JSON.parse(payload) as Partial<JobChange>;
-    if (typeof c.id !== "string" || typeof c.userId !== "string" || typeof c.status !== "string") return null;
+    if (typeof c.id !== "string" || typeof c.status !== "string") return null;
+    // An image build's change carries no user (null): only the admin's streams get it.
+    if (typeof c.userId !== "string" && c.userId !== null) return null;
     return {
       id: c.id,
       userId: c.userId,

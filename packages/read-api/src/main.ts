@@ -5,6 +5,7 @@ import { ReadCache } from "./cache.ts";
 import { EntityService } from "./entities.ts";
 import { loadEnv } from "./env.ts";
 import { ChangeFeed } from "./feed.ts";
+import { ImageViews } from "./images.ts";
 import { JobEvents } from "./job-events.ts";
 import { readMetrics } from "./metrics.ts";
 import { OperatorViews } from "./operators.ts";
@@ -84,6 +85,7 @@ const app = createApp({
   waiters,
   entities: new EntityService(sql, cache),
   operators: new OperatorViews(sql),
+  images: new ImageViews(sql),
   metrics,
   log,
   maxWaitSeconds: env.A4C_MAX_WAIT_SECONDS,

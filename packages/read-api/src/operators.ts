@@ -45,6 +45,7 @@ export class OperatorViews {
         hostName: a.host_name,
         containerId: a.container_id,
         workspaceId: a.workspace_id,
+        imageId: a.image_id,
         reason: a.reason,
         action: a.action,
         detail: a.detail,

@@ -1,21 +1,33 @@
 import { timingSafeEqual } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { classifyPgError, type Sql } from "./db/client.ts";
-import { findUserIdByTokenHash } from "./db/users.ts";
+import { findTokenOwner } from "./db/users.ts";
 import { tokenHash } from "./domain/commands.ts";
 import { problems, UnavailableError } from "./errors.ts";
 
-export type Principal = { kind: "admin" } | { kind: "user"; userId: string };
+/**
+ * Who is calling: the admin, a user, or a CI system (a `ci` token, which may request image builds
+ * and follow them, and nothing else).
+ */
+export type Principal = { kind: "admin" } | { kind: "user"; userId: string } | { kind: "ci"; tokenId: string };
 
 export const ADMIN_ACTOR = "admin";
 
+/** The principal as the ledger and the Idempotency-Key scope name it. */
 export function actorId(p: Principal): string {
-  return p.kind === "admin" ? ADMIN_ACTOR : p.userId;
+  switch (p.kind) {
+    case "admin":
+      return ADMIN_ACTOR;
+    case "user":
+      return p.userId;
+    case "ci":
+      return `ci:${p.tokenId}`;
+  }
 }
 
-/** A user may act only for itself; the admin for anyone. */
+/** A user may act only for itself; the admin for anyone; a CI token for no user. */
 export function mayActFor(p: Principal, userId: string): boolean {
-  return p.kind === "admin" || p.userId === userId;
+  return p.kind === "admin" || (p.kind === "user" && p.userId === userId);
 }
 
 export function bearerToken(header: string | null | undefined): string | null {
@@ -25,12 +37,12 @@ export function bearerToken(header: string | null | undefined): string | null {
 }
 
 /**
- * Resolves bearer tokens to principals. User tokens are looked up by hash in PostgreSQL and
- * remembered for a while, so users who were active keep writing through a database outage.
+ * Resolves bearer tokens to principals. User and CI tokens are looked up by hash in PostgreSQL and
+ * remembered for a while, so callers who were active keep writing through a database outage.
  */
 export class Authenticator {
   readonly #admin: Buffer;
-  readonly #known = new LRUCache<string, string>({ max: 100_000, ttl: 5 * 60_000 });
+  readonly #known = new LRUCache<string, Principal>({ max: 100_000, ttl: 5 * 60_000 });
   readonly #unknown = new LRUCache<string, true>({ max: 100_000, ttl: 5_000 });
 
   constructor(
@@ -48,20 +60,22 @@ export class Authenticator {
     if (given.length === this.#admin.length && timingSafeEqual(given, this.#admin)) return { kind: "admin" };
     const hash = tokenHash(token);
     const cached = this.#known.get(hash);
-    if (cached) return { kind: "user", userId: cached };
+    if (cached) return cached;
     if (this.#unknown.has(hash)) throw problems.unauthorized();
-    let userId: string | null;
+    let owner: Awaited<ReturnType<typeof findTokenOwner>>;
     try {
-      userId = await findUserIdByTokenHash(this.sql, hash);
+      owner = await findTokenOwner(this.sql, hash);
     } catch (err) {
       if (classifyPgError(err) === "permanent") throw err;
       throw new UnavailableError("postgres", { cause: err });
     }
-    if (!userId) {
+    if (!owner) {
       this.#unknown.set(hash, true);
       throw problems.unauthorized();
     }
-    this.#known.set(hash, userId);
-    return { kind: "user", userId };
+    const principal: Principal =
+      owner.kind === "user" ? { kind: "user", userId: owner.id } : { kind: "ci", tokenId: owner.id };
+    this.#known.set(hash, principal);
+    return principal;
   }
 }

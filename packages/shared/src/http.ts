@@ -119,8 +119,13 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
  * Reads a JSON body, counting bytes as they arrive: a declared or streamed body over `limit` is a
  * 413 without reading the rest; a body that is not JSON is a 415; bad JSON or text a JSON value
  * cannot safely carry (control characters, lone surrogates) a 400. An empty body is `undefined`.
+ * `isFile` names the fields (JSON pointers) that hold a file's text, where tabs and line ends are fine.
  */
-export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  limit: number,
+  isFile?: (path: string) => boolean,
+): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw problems.tooLarge(limit);
   const bytes = await readLimited(request, limit);
@@ -138,7 +143,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   } catch {
     throw problems.badRequest("the request body is not valid JSON");
   }
-  const unsafe = findUnsafeText(value);
+  const unsafe = findUnsafeText(value, "", isFile);
   if (unsafe) throw problems.badRequest(`body field ${unsafe.path} ${unsafe.reason}`);
   return value;
 }

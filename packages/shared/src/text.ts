@@ -6,24 +6,38 @@
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** The same, but tab, line feed and carriage return allowed: file contents (a Dockerfile). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL_IN_FILE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why `s` is not safe text, or null when it is. */
-export function unsafeTextReason(s: string): string | null {
-  if (CONTROL.test(s)) return "must not contain control characters";
+export function unsafeTextReason(s: string, file = false): string | null {
+  if ((file ? CONTROL_IN_FILE : CONTROL).test(s)) {
+    return file
+      ? "must not contain control characters other than tab and line ends"
+      : "must not contain control characters";
+  }
   if (LONE_SURROGATE.test(s)) return "must be well-formed Unicode (a lone surrogate was found)";
   return null;
 }
 
-/** The first string (or object key) in a JSON value that is not safe text, with its JSON pointer. */
-export function findUnsafeText(value: unknown, path = ""): { path: string; reason: string } | null {
+/**
+ * The first string (or object key) in a JSON value that is not safe text, with its JSON pointer.
+ * Strings at the paths `isFile` names hold a file's text: tabs and line ends are allowed there.
+ */
+export function findUnsafeText(
+  value: unknown,
+  path = "",
+  isFile: (path: string) => boolean = () => false,
+): { path: string; reason: string } | null {
   if (typeof value === "string") {
-    const reason = unsafeTextReason(value);
+    const reason = unsafeTextReason(value, isFile(path));
     return reason ? { path: shown(path), reason } : null;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findUnsafeText(value[i], `${path}/${i}`);
+      const found = findUnsafeText(value[i], `${path}/${i}`, isFile);
       if (found) return found;
     }
     return null;
@@ -32,7 +46,7 @@ export function findUnsafeText(value: unknown, path = ""): { path: string; reaso
     for (const [key, v] of Object.entries(value)) {
       const keyReason = unsafeTextReason(key);
       if (keyReason) return { path: shown(path), reason: `field names ${keyReason}` };
-      const found = findUnsafeText(v, `${path}/${pointerEscape(key)}`);
+      const found = findUnsafeText(v, `${path}/${pointerEscape(key)}`, isFile);
       if (found) return found;
     }
   }

@@ -3,6 +3,7 @@ import {
   actorId,
   apiDocs,
   type Command,
+  ciToken,
   type Entity,
   isValidIdempotencyKey,
   type Logger,
@@ -11,6 +12,7 @@ import {
   problems,
   type ReadyCheck,
   readJsonBody,
+  requestedBuildIds,
   requestFingerprint,
   serviceApp,
   tokenHash,
@@ -21,7 +23,15 @@ import type { AcceptService } from "./accept.ts";
 import { gatewayDocs } from "./docs.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { WriteRateLimiter } from "./rate-limit.ts";
-import { validateCreateUser, validateCreateWorkspace, validateRegisterHost, validateUuid } from "./requests.ts";
+import {
+  validateBuildImage,
+  validateCreateSchedule,
+  validateCreateToken,
+  validateCreateUser,
+  validateCreateWorkspace,
+  validateRegisterHost,
+  validateUuid,
+} from "./requests.ts";
 
 export interface GatewayDeps {
   auth: Authenticator;
@@ -31,6 +41,9 @@ export interface GatewayDeps {
   log: Logger;
   ready: ReadyCheck;
   maxBodyBytes: number;
+  /** Largest build context; a build request's body may be a quarter larger (JSON escapes). */
+  maxBuildBytes: number;
+  minScheduleIntervalS: number;
   adminToken: string;
   metricsToken?: string | undefined;
   defaultImage: string;
@@ -41,15 +54,27 @@ interface WriteSpec<B> {
   route: string;
   params: Record<string, string>;
   /**
-   * The user the request acts for; null for admin-only routes; "caller" when any authenticated
-   * caller may ask (the processor then checks ownership, as for a job's cancel).
+   * The user the request acts for; null for admin-only routes; "caller" when any user or the admin
+   * may ask (the processor then checks ownership, as for a job's cancel); "builder" for the admin
+   * and CI tokens. A CI token may do nothing else.
    */
-  actsFor: string | null | { caller: true };
+  actsFor: string | null | { caller: true } | { builder: true };
+  /** A body limit of the route's own, instead of the gateway's. */
+  maxBodyBytes?: number;
+  /** The body fields (JSON pointers) that hold a file's text: tabs and line ends allowed. */
+  isFile?: (path: string) => boolean;
   entity: Entity;
   /** Whether the route takes a body; a route without one never reads it. */
   hasBody: boolean;
   body: (raw: unknown) => B;
   command: (principal: Principal, body: B, operationId: string) => Command;
+}
+
+function allowedTo(p: Principal, actsFor: WriteSpec<unknown>["actsFor"]): boolean {
+  if (actsFor === null) return p.kind === "admin";
+  if (typeof actsFor === "string") return mayActFor(p, actsFor);
+  if ("builder" in actsFor) return p.kind === "admin" || p.kind === "ci";
+  return p.kind !== "ci";
 }
 
 export function createApp(d: GatewayDeps) {
@@ -65,15 +90,13 @@ export function createApp(d: GatewayDeps) {
       const principal = await d.auth.authenticate(request.headers.get("authorization"));
       const actor = actorId(principal);
       await d.limiter.consume(actor);
-      const allowed =
-        spec.actsFor === null
-          ? principal.kind === "admin"
-          : typeof spec.actsFor === "string"
-            ? mayActFor(principal, spec.actsFor)
-            : true;
-      if (!allowed) {
+      if (!allowedTo(principal, spec.actsFor)) {
         throw problems.forbidden(
-          spec.actsFor === null ? "only the admin may do this" : "you may only act for your own user",
+          principal.kind === "ci"
+            ? "a CI token may only request image builds"
+            : typeof spec.actsFor === "string"
+              ? "you may only act for your own user"
+              : "only the admin may do this",
         );
       }
       const key = request.headers.get("idempotency-key");
@@ -84,7 +107,9 @@ export function createApp(d: GatewayDeps) {
             : "the Idempotency-Key header must be 1 to 255 printable ASCII characters",
         );
       }
-      const rawBody = spec.hasBody ? await readJsonBody(request, d.maxBodyBytes) : undefined;
+      const rawBody = spec.hasBody
+        ? await readJsonBody(request, spec.maxBodyBytes ?? d.maxBodyBytes, spec.isFile)
+        : undefined;
       const body = spec.body(rawBody);
       const accepted = await d.accept.submit({
         actor,
@@ -173,6 +198,87 @@ export function createApp(d: GatewayDeps) {
           command: (p, jobId) => ({ type: "job.cancel", jobId, userId: p.kind === "user" ? p.userId : null }),
         }),
       { detail: gatewayDocs.cancelJob },
+    )
+    .post(
+      "/v1/tokens",
+      ({ request }) =>
+        write(request, {
+          route: "/v1/tokens",
+          params: {},
+          actsFor: null,
+          entity: "users",
+          hasBody: true,
+          body: validateCreateToken,
+          command: (_p, b, operationId) => ({
+            type: "token.create",
+            tokenId: Bun.randomUUIDv7(),
+            kind: b.kind,
+            name: b.name,
+            // Like a user's token: derived again from the operation id for each (re)played answer.
+            tokenHash: tokenHash(ciToken(d.tokenSecret, operationId)),
+          }),
+        }),
+      { detail: gatewayDocs.createToken },
+    )
+    .post(
+      "/v1/images/builds",
+      ({ request }) =>
+        write(request, {
+          route: "/v1/images/builds",
+          params: {},
+          actsFor: { builder: true },
+          entity: "images",
+          hasBody: true,
+          maxBodyBytes: Math.ceil(d.maxBuildBytes * 1.25),
+          isFile: (path) => path === "/dockerfile" || path.startsWith("/files/"),
+          body: (raw) => validateBuildImage(raw, d.maxBuildBytes),
+          command: (_p, b) => ({
+            type: "image.build",
+            // The same ids for every request of this commit: one build, whatever the key.
+            ...requestedBuildIds(b.repository, b.commitSha),
+            repository: b.repository,
+            commitSha: b.commitSha,
+            ref: b.ref ?? null,
+            dockerfile: b.dockerfile,
+            files: b.files ?? {},
+          }),
+        }),
+      { detail: gatewayDocs.buildImage },
+    )
+    .post(
+      "/v1/schedules",
+      ({ request }) =>
+        write(request, {
+          route: "/v1/schedules",
+          params: {},
+          actsFor: null,
+          entity: "images",
+          hasBody: true,
+          body: (raw) => validateCreateSchedule(raw, d.minScheduleIntervalS),
+          command: (_p, b) => ({
+            type: "schedule.create",
+            scheduleId: Bun.randomUUIDv7(),
+            repository: b.repository,
+            ref: b.ref,
+            cron: b.cron,
+            timezone: b.timezone,
+          }),
+        }),
+      { detail: gatewayDocs.createSchedule },
+    )
+    .delete(
+      "/v1/schedules/:scheduleId",
+      ({ request, params }) =>
+        write(request, {
+          route: "/v1/schedules/:scheduleId",
+          params: { scheduleId: params.scheduleId },
+          actsFor: null,
+          entity: "images",
+          hasBody: false,
+          body: () => validateUuid(params.scheduleId, "scheduleId"),
+          command: (_p, scheduleId) => ({ type: "schedule.delete", scheduleId }),
+        }),
+      { detail: gatewayDocs.deleteSchedule },
     )
     .post(
       "/v1/hosts",

@@ -4,7 +4,15 @@
  */
 import { type ApiSchemaName, type ErrorStatus, type OperationSpec, operation } from "@a4c/shared";
 import { Type } from "@sinclair/typebox";
-import { CreateUserBody, CreateWorkspaceBody, RegisterHostBody, UuidParam } from "./requests.ts";
+import {
+  BuildImageBody,
+  CreateScheduleBody,
+  CreateTokenBody,
+  CreateUserBody,
+  CreateWorkspaceBody,
+  RegisterHostBody,
+  UuidParam,
+} from "./requests.ts";
 
 const IdempotencyKey = Type.String({
   minLength: 1,
@@ -110,5 +118,45 @@ export const gatewayDocs = {
     },
     accepted: "AcceptedHost",
     errors: [403, 404],
+  }),
+  createToken: write({
+    summary: "Create a CI token (admin)",
+    description:
+      "A ci token may request image builds and follow them (their status, images and build logs), nothing else. " +
+      "The 202 answer carries the token; it is shown only there.",
+    tags: ["tokens"],
+    body: CreateTokenBody,
+    accepted: "AcceptedToken",
+    errors: [403],
+  }),
+  buildImage: write({
+    summary: "Request an image build (ci token or admin)",
+    description:
+      "Builds `a4c/<repository>:<commitSha>` from the Dockerfile and files on a host, with no network. One build " +
+      "per repository and commit: every request for it, whatever its Idempotency-Key, answers the same imageId and " +
+      "jobId. A context over the limit is 400; a body over it by more than a quarter is 413.",
+    tags: ["images"],
+    body: BuildImageBody,
+    accepted: "AcceptedBuild",
+    errors: [403],
+  }),
+  createSchedule: write({
+    summary: "Create a build schedule (admin)",
+    description:
+      "At each tick of `cron` (in `timezone`, default UTC) the ref's commit is built again: the commit and context " +
+      "of the latest build request seen for that ref. Each tick starts one build however many schedulers run; " +
+      "ticks missed while no scheduler ran give one catch-up build.",
+    tags: ["images"],
+    body: CreateScheduleBody,
+    accepted: "AcceptedSchedule",
+    errors: [403],
+  }),
+  deleteSchedule: write({
+    summary: "Delete a build schedule (admin)",
+    description: "An unknown schedule makes the operation fail (not_found).",
+    tags: ["images"],
+    params: { scheduleId: UuidParam },
+    accepted: "AcceptedSchedule",
+    errors: [403],
   }),
 };

@@ -24,6 +24,8 @@ const app = createApp({
   metrics,
   log,
   maxBodyBytes: env.A4C_MAX_BODY_BYTES,
+  maxBuildBytes: env.A4C_MAX_BUILD_BYTES,
+  minScheduleIntervalS: env.A4C_MIN_SCHEDULE_INTERVAL_S,
   adminToken: env.A4C_ADMIN_TOKEN,
   metricsToken: env.A4C_METRICS_TOKEN,
   defaultImage: env.A4C_DEFAULT_IMAGE,

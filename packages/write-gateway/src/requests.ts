@@ -1,6 +1,15 @@
-import { problems } from "@a4c/shared";
+import {
+  COMMIT_SHA_PATTERN,
+  CONTEXT_PATH_PATTERN,
+  contextBytes,
+  MAX_CONTEXT_FILES,
+  problems,
+  REF_PATTERN,
+  REPOSITORY_PATTERN,
+} from "@a4c/shared";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler, type ValueError, ValueErrorType } from "@sinclair/typebox/compiler";
+import { Cron } from "croner";
 
 /**
  * Request bodies. Unknown fields are refused so typos do not pass silently. Each field's
@@ -91,6 +100,120 @@ export function validateRegisterHost(raw: unknown): RegisterHostBody & { pin: st
   if (!(port >= 1 && port <= 65535))
     throw problems.badRequest("body field /sshAddress must name a port from 1 to 65535");
   return { ...b, pin, host, port };
+}
+
+export const CreateTokenBody = Type.Object(
+  {
+    kind: Type.Literal("ci", { description: 'must be "ci" (the only kind of token made here)' }),
+    name: Type.String({ minLength: 1, maxLength: 200, description: "must be a string of 1 to 200 characters" }),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+export const validateCreateToken = validator(CreateTokenBody, "body");
+
+const Repository = Type.String({
+  maxLength: 120,
+  pattern: REPOSITORY_PATTERN,
+  description:
+    "must be a repository name: lowercase letters and digits, with . _ - inside and up to 4 /-separated parts",
+});
+const Ref = Type.String({
+  pattern: REF_PATTERN,
+  description: "must be a branch or tag name (letters, digits, . _ / -)",
+});
+
+export const BuildImageBody = Type.Object(
+  {
+    repository: Repository,
+    commitSha: Type.String({
+      pattern: COMMIT_SHA_PATTERN,
+      description: "must be a full commit SHA: 40 (or 64) lowercase hex digits",
+    }),
+    ref: Type.Optional(Ref),
+    dockerfile: Type.String({
+      minLength: 1,
+      maxLength: 65_536,
+      description: "must be the Dockerfile's text (1 to 65,536 characters)",
+    }),
+    files: Type.Optional(
+      Type.Record(Type.String({ pattern: CONTEXT_PATH_PATTERN }), Type.String(), {
+        maxProperties: MAX_CONTEXT_FILES,
+        description: `must map at most ${MAX_CONTEXT_FILES} relative paths (no "..") to the files' text`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BuildImageBody = Static<typeof BuildImageBody>;
+const validateBuildImageShape = validator(BuildImageBody, "body");
+
+/** A build request; its context (Dockerfile and files) at most `maxContextBytes`. */
+export function validateBuildImage(raw: unknown, maxContextBytes: number): BuildImageBody {
+  const b = validateBuildImageShape(raw);
+  const files = b.files ?? {};
+  for (const path of Object.keys(files)) {
+    if (!new RegExp(CONTEXT_PATH_PATTERN).test(path)) {
+      throw problems.badRequest(
+        `body field /files has a path that is not relative or leaves the context: ${path.slice(0, 100)}`,
+      );
+    }
+    if (path === "Dockerfile")
+      throw problems.badRequest("body field /files must not hold the Dockerfile; send it as dockerfile");
+  }
+  const bytes = contextBytes(b.dockerfile, files);
+  if (bytes > maxContextBytes) {
+    throw problems.badRequest(`the build context is ${bytes} bytes; at most ${maxContextBytes} are accepted`);
+  }
+  return b;
+}
+
+export const CreateScheduleBody = Type.Object(
+  {
+    repository: Repository,
+    ref: Ref,
+    cron: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: "must be a cron expression (5 fields, or 6 with seconds first)",
+    }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "must be an IANA time zone such as Europe/Paris" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
+const validateCreateScheduleShape = validator(CreateScheduleBody, "body");
+
+/**
+ * A schedule: its cron parsed by croner in its time zone, and its ticks at least `minIntervalS`
+ * apart (a schedule is for periodic rebuilds, not a build loop).
+ */
+export function validateCreateSchedule(raw: unknown, minIntervalS: number): CreateScheduleBody & { timezone: string } {
+  const b = validateCreateScheduleShape(raw);
+  const timezone = b.timezone ?? "UTC";
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: timezone });
+  } catch {
+    throw problems.badRequest(`body field /timezone is not a known time zone: ${timezone}`);
+  }
+  let ticks: Date[];
+  try {
+    ticks = new Cron(b.cron, { timezone, paused: true }).nextRuns(3);
+  } catch (err) {
+    throw problems.badRequest(`body field /cron is not a cron expression: ${(err as Error).message}`);
+  }
+  if (ticks.length === 0) throw problems.badRequest("body field /cron never fires");
+  for (let i = 1; i < ticks.length; i++) {
+    const gap = ((ticks[i] as Date).getTime() - (ticks[i - 1] as Date).getTime()) / 1000;
+    if (gap < minIntervalS) {
+      throw problems.badRequest(
+        `body field /cron fires every ${gap} s; schedules may fire at most every ${minIntervalS} s`,
+      );
+    }
+  }
+  return { ...b, timezone };
 }
 
 export const UuidParam = Type.String({

@@ -1,7 +1,11 @@
 import {
   applyHostRegister,
   applyHostSetState,
+  applyImageBuild,
   applyJobCancel,
+  applyScheduleCreate,
+  applyScheduleDelete,
+  applyTokenCreate,
   applyUserCreates,
   applyWorkspaceCreates,
   applyWorkspaceDelete,
@@ -11,6 +15,7 @@ import {
   entityOf,
   getJob,
   getWorkspace,
+  imageUsable,
   insertFailedOperation,
   type Logger,
   markOperationFailed,
@@ -28,6 +33,14 @@ export type ApplyResult =
   | { kind: "duplicate" }
   | { kind: "failed"; code: string; message: string }
   | { kind: "key_conflict" };
+
+/** What applying needs besides the operations. */
+export interface ApplyOptions {
+  /** How long a key and its ledger row are kept (an expired key may be used again). */
+  retentionHours: number;
+  /** The image every host has; any other image of a workspace must be a READY build. */
+  baseImage: string;
+}
 
 export interface FirstStatement {
   claimed: boolean;
@@ -62,7 +75,11 @@ export interface Pending {
  * deletion. Creations go first, so a create and a delete of one workspace keep their order.
  * Returns, in input order, what each operation's first statement did.
  */
-export async function firstStatements(tx: TransactionSql, items: Pending[]): Promise<FirstStatement[]> {
+export async function firstStatements(
+  tx: TransactionSql,
+  items: Pending[],
+  opts: ApplyOptions,
+): Promise<FirstStatement[]> {
   const users: Array<{ claim: OperationClaim; user: Extract<Command, { type: "user.create" }> }> = [];
   const workspaces: Array<{ claim: OperationClaim; workspace: Extract<Command, { type: "workspace.create" }> }> = [];
   for (const { envelope, claim } of items) {
@@ -72,7 +89,7 @@ export async function firstStatements(tx: TransactionSql, items: Pending[]): Pro
   }
   const [claimedUsers, claimedWorkspaces] = await Promise.all([
     users.length ? applyUserCreates(tx, users) : new Set<string>(),
-    workspaces.length ? applyWorkspaceCreates(tx, workspaces) : new Set<string>(),
+    workspaces.length ? applyWorkspaceCreates(tx, workspaces, opts.baseImage) : { claimed: new Set(), made: new Set() },
   ]);
   return Promise.all(
     items.map(async ({ envelope, claim }): Promise<FirstStatement> => {
@@ -81,7 +98,10 @@ export async function firstStatements(tx: TransactionSql, items: Pending[]): Pro
         case "user.create":
           return { claimed: claimedUsers.has(claim.operationId), applied: true };
         case "workspace.create":
-          return { claimed: claimedWorkspaces.has(claim.operationId), applied: true };
+          return {
+            claimed: claimedWorkspaces.claimed.has(claim.operationId),
+            applied: claimedWorkspaces.made.has(claim.operationId),
+          };
         case "workspace.delete":
           return applyWorkspaceDelete(tx, claim, c);
         case "job.cancel":
@@ -98,6 +118,14 @@ export async function firstStatements(tx: TransactionSql, items: Pending[]): Pro
           });
         case "host.set_state":
           return applyHostSetState(tx, claim, c);
+        case "token.create":
+          return applyTokenCreate(tx, claim, { ...c, createdBy: envelope.actor });
+        case "image.build":
+          return applyImageBuild(tx, claim, { ...c, requestedBy: envelope.actor });
+        case "schedule.create":
+          return applyScheduleCreate(tx, claim, { ...c, createdBy: envelope.actor });
+        case "schedule.delete":
+          return applyScheduleDelete(tx, claim, c.scheduleId);
       }
     }),
   );
@@ -109,15 +137,15 @@ export async function followUp(
   envelope: Envelope,
   claim: OperationClaim,
   first: FirstStatement,
-  retentionHours: number,
+  opts: ApplyOptions,
 ): Promise<ApplyResult> {
   if (!first.claimed) {
     if (await operationExists(tx, claim.operationId)) return { kind: "duplicate" };
-    if ((await releaseExpiredKey(tx, claim, retentionHours)) === 0) return { kind: "key_conflict" };
-    const [again] = await firstStatements(tx, [{ envelope, claim }]);
+    if ((await releaseExpiredKey(tx, claim, opts.retentionHours)) === 0) return { kind: "key_conflict" };
+    const [again] = await firstStatements(tx, [{ envelope, claim }], opts);
     if (!again) return { kind: "key_conflict" };
     if (!again.claimed) return { kind: "key_conflict" };
-    return followUp(tx, envelope, claim, again, retentionHours);
+    return followUp(tx, envelope, claim, again, opts);
   }
   if (!first.applied && envelope.command.type === "workspace.delete") {
     const ws = await getWorkspace(tx, envelope.command.workspaceId);
@@ -129,7 +157,7 @@ export async function followUp(
     return { kind: "failed", ...failure };
   }
   if (!first.applied) {
-    const failure = await refusal(tx, envelope.command);
+    const failure = await refusal(tx, envelope.command, opts);
     if (failure) {
       await markOperationFailed(tx, claim.operationId, failure.code, failure.message);
       return { kind: "failed", ...failure };
@@ -139,11 +167,11 @@ export async function followUp(
 }
 
 /** Applies operations in one transaction: their first statements together, then each follow-up in order. */
-export async function applyAll(tx: TransactionSql, items: Pending[], retentionHours: number): Promise<ApplyResult[]> {
-  const firsts = await firstStatements(tx, items);
+export async function applyAll(tx: TransactionSql, items: Pending[], opts: ApplyOptions): Promise<ApplyResult[]> {
+  const firsts = await firstStatements(tx, items, opts);
   const results: ApplyResult[] = [];
   for (const [n, item] of items.entries()) {
-    results.push(await followUp(tx, item.envelope, item.claim, firsts[n] as FirstStatement, retentionHours));
+    results.push(await followUp(tx, item.envelope, item.claim, firsts[n] as FirstStatement, opts));
   }
   return results;
 }
@@ -155,11 +183,11 @@ export async function applyAll(tx: TransactionSql, items: Pending[], retentionHo
 export async function applyOrRecordRefusal(
   tx: TransactionSql,
   item: Pending,
-  retentionHours: number,
+  opts: ApplyOptions,
   log: Logger,
 ): Promise<ApplyResult> {
   try {
-    const [result] = await tx.savepoint((sp) => applyAll(sp, [item], retentionHours));
+    const [result] = await tx.savepoint((sp) => applyAll(sp, [item], opts));
     return result as ApplyResult;
   } catch (err) {
     if (classifyPgError(err) !== "permanent") throw err;
@@ -171,9 +199,19 @@ export async function applyOrRecordRefusal(
   }
 }
 
-/** Why a cancel or a host command changed nothing, in words for the client. */
-async function refusal(tx: TransactionSql, c: Command): Promise<{ code: string; message: string } | null> {
+/** Why a command changed nothing, in words for the client. */
+async function refusal(
+  tx: TransactionSql,
+  c: Command,
+  opts: ApplyOptions,
+): Promise<{ code: string; message: string } | null> {
   switch (c.type) {
+    case "workspace.create": {
+      const use = await imageUsable(tx, c.image, opts.baseImage);
+      return use.ok ? { code: "rejected", message: "the workspace could not be created" } : use;
+    }
+    case "schedule.delete":
+      return { code: "not_found", message: "no such schedule" };
     case "job.cancel": {
       const job = await getJob(tx, c.jobId);
       if (!job || (c.userId !== null && job.user_id !== c.userId)) return { code: "not_found", message: "no such job" };

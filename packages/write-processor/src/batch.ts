@@ -15,7 +15,7 @@ import {
   UnavailableError,
 } from "@a4c/shared";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { type ApplyResult, applyAll, applyOrRecordRefusal, claimFor } from "./apply.ts";
+import { type ApplyOptions, type ApplyResult, applyAll, applyOrRecordRefusal, claimFor } from "./apply.ts";
 import { type DlqReason, dlqHeaders } from "./dlq.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 
@@ -25,10 +25,9 @@ interface Item {
   claim: OperationClaim;
 }
 
-export interface BatchOptions {
+export interface BatchOptions extends ApplyOptions {
   entity: Entity;
   maxDeliveries: number;
-  retentionHours: number;
   /** Told, after the commit, which operations now have a final status (wakes waiting readers). */
   onSettled?: (operationIds: string[]) => void;
 }
@@ -138,11 +137,10 @@ export class BatchProcessor {
   }
 
   async #run(tx: TransactionSql, items: Item[], isolate: boolean): Promise<ApplyResult[]> {
-    const retention = this.opts.retentionHours;
     // Pipelined statements fail in order, so the first rejection is the cause, not "aborted".
-    if (!isolate) return applyAll(tx, items, retention);
+    if (!isolate) return applyAll(tx, items, this.opts);
     const results: ApplyResult[] = [];
-    for (const item of items) results.push(await applyOrRecordRefusal(tx, item, retention, this.log));
+    for (const item of items) results.push(await applyOrRecordRefusal(tx, item, this.opts, this.log));
     return results;
   }
 

@@ -73,6 +73,14 @@ export function commandSummary(c: Command): Record<string, unknown> {
       return { type: c.type, hostId: c.hostId, name: c.name, sshHost: c.sshHost, sshPort: c.sshPort };
     case "host.set_state":
       return { type: c.type, hostId: c.hostId, state: c.state };
+    case "token.create":
+      return { type: c.type, tokenId: c.tokenId, kind: c.kind, name: c.name };
+    case "image.build":
+      return { type: c.type, imageId: c.imageId, jobId: c.jobId, repository: c.repository, commitSha: c.commitSha };
+    case "schedule.create":
+      return { type: c.type, scheduleId: c.scheduleId, repository: c.repository, ref: c.ref, cron: c.cron };
+    case "schedule.delete":
+      return { type: c.type, scheduleId: c.scheduleId };
   }
 }
 

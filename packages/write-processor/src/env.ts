@@ -12,6 +12,8 @@ export const ProcessorEnv = Type.Object({
   A4C_MAX_DELIVERIES: Type.Integer({ minimum: 1, default: 8 }),
   A4C_ACK_WAIT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   A4C_PURGE_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 600_000 }),
+  /** The image every host has (the gateway's default); any other workspace image must be a READY build. */
+  A4C_DEFAULT_IMAGE: Type.String({ minLength: 1, default: "a4c/base:latest" }),
 });
 export type ProcessorEnv = Static<typeof ProcessorEnv>;
 

@@ -41,6 +41,7 @@ for (const entity of ENTITIES) {
       entity,
       maxDeliveries: env.A4C_MAX_DELIVERIES,
       retentionHours: env.A4C_RETENTION_HOURS,
+      baseImage: env.A4C_DEFAULT_IMAGE,
       onSettled,
     },
     metrics,
@@ -62,7 +63,7 @@ for (const entity of ENTITIES) {
 const replayer = new DlqReplayer(
   sql,
   dlq,
-  { retentionHours: env.A4C_RETENTION_HOURS, onSettled },
+  { retentionHours: env.A4C_RETENTION_HOURS, baseImage: env.A4C_DEFAULT_IMAGE, onSettled },
   metrics,
   log.child({ component: "dlq-replay" }),
 );

@@ -25,14 +25,13 @@ import {
   UnavailableError,
 } from "@a4c/shared";
 import type { ReplayItem, WritesReplayReport as ReplayReport } from "@a4c/shared/answers";
-import { type ApplyResult, applyOrRecordRefusal, claimFor } from "./apply.ts";
+import { type ApplyOptions, type ApplyResult, applyOrRecordRefusal, claimFor } from "./apply.ts";
 import type { DlqMessage, DlqStream } from "./dlq.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 
 export type { ReplayItem, ReplayOutcome, WritesReplayReport as ReplayReport } from "@a4c/shared/answers";
 
-export interface ReplayOptions {
-  retentionHours: number;
+export interface ReplayOptions extends ApplyOptions {
   /** Told, after the commit, which operation now has a final status (wakes waiting readers). */
   onSettled: (operationIds: string[]) => void;
 }
@@ -96,7 +95,7 @@ export class DlqReplayer {
             ? { kind: "already_settled" }
             : { kind: "no_record" };
         }
-        const result = await applyOrRecordRefusal(tx, item, this.opts.retentionHours, this.log);
+        const result = await applyOrRecordRefusal(tx, item, this.opts, this.log);
         if (result.kind === "duplicate" || result.kind === "key_conflict") throw new NotSettled(result.kind);
         return { kind: "applied", result };
       });

@@ -3,8 +3,21 @@
  * workspace needs — its workspace missing, DELETED or FAILED, or running another container — and
  * that no unfinished job is working on, are removed once older than the grace period. Every
  * action is recorded (`cleanup_action`, a metric); in dry-run mode nothing is removed.
+ *
+ * Images too: builds no live workspace runs and no unfinished job needs, older than the image
+ * retention, are removed from every host that has them (recorded the same way), then marked
+ * REMOVED. (A failed or interrupted build leaves no container: dockerd removes its intermediate
+ * containers itself — `forcerm`, and a build whose client went away is canceled. Its untagged
+ * layers stay as build cache; pruning them could pull a layer from under a build in progress.)
  */
-import { type Logger, recordCleanupAction, type Sql } from "@a4c/shared";
+import {
+  expiredImages,
+  type Logger,
+  markImageRemoved,
+  recordCleanupAction,
+  removeImageHost,
+  type Sql,
+} from "@a4c/shared";
 import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
 import type { HostPool, PooledHost } from "../hosts/host-pool.ts";
 import type { ProvisionerMetrics } from "../metrics.ts";
@@ -13,7 +26,11 @@ export interface CleanupOptions {
   deployment: string;
   graceMs: number;
   dryRun: boolean;
+  /** Hours an unused image is kept; 0 keeps images forever. */
+  imageRetentionHours: number;
 }
+
+type Action = { host: string; containerId: string | null; imageId?: string; reason: string; action: string };
 
 /** Why a container is an orphan, or null when something needs it. Pure. */
 export function orphanReason(
@@ -41,9 +58,10 @@ export class CleanupDaemon {
   ) {}
 
   /** One pass over every host; the actions taken. */
-  async sweep(): Promise<Array<{ host: string; containerId: string; reason: string; action: string }>> {
-    const done: Array<{ host: string; containerId: string; reason: string; action: string }> = [];
-    for (const host of await this.pool.refresh()) {
+  async sweep(): Promise<Action[]> {
+    const done: Action[] = [];
+    const hosts = await this.pool.refresh();
+    for (const host of hosts) {
       if (host.row.state === "unreachable") continue;
       try {
         done.push(...(await this.#sweepHost(host)));
@@ -51,7 +69,52 @@ export class CleanupDaemon {
         this.log.warn({ event: "cleanup.host_failed", host: host.row.name, err: (err as Error).message });
       }
     }
+    if (this.o.imageRetentionHours > 0) done.push(...(await this.#sweepImages(hosts)));
     return done;
+  }
+
+  /** Expired images off every reachable host that has them; REMOVED once no host has them. */
+  async #sweepImages(hosts: PooledHost[]): Promise<Action[]> {
+    const done: Action[] = [];
+    const reason = `unused for longer than the image retention (${this.o.imageRetentionHours} h)`;
+    for (const image of await expiredImages(this.sql, this.o.imageRetentionHours)) {
+      for (const hostId of image.host_ids) {
+        const host = hosts.find((h) => h.row.id === hostId);
+        if (!host || host.row.state === "unreachable") continue;
+        if (this.o.dryRun && (await this.#imageReported(image.id, hostId))) continue;
+        let action = this.o.dryRun ? "would_remove" : "removed";
+        let detail: string | undefined;
+        if (!this.o.dryRun) {
+          try {
+            await host.runtime.removeImage(image.tag);
+            await removeImageHost(this.sql, image.id, hostId);
+          } catch (err) {
+            action = "failed";
+            detail = (err as Error).message.slice(0, 500);
+          }
+        }
+        await recordCleanupAction(this.sql, {
+          hostId,
+          containerId: null,
+          workspaceId: null,
+          imageId: image.id,
+          reason: `${image.tag}: ${reason}`,
+          action,
+          detail,
+        });
+        this.metrics.cleanup.inc({ host: host.row.name, action });
+        this.log.info({ event: "cleanup.image", host: host.row.name, image: image.tag, action });
+        done.push({ host: host.row.name, containerId: null, imageId: image.id, reason, action });
+      }
+      if (!this.o.dryRun) await markImageRemoved(this.sql, image.id);
+    }
+    return done;
+  }
+
+  async #imageReported(imageId: string, hostId: string): Promise<boolean> {
+    const rows = await this.sql`
+      SELECT 1 FROM cleanup_action WHERE image_id = ${imageId} AND host_id = ${hostId} AND action = 'would_remove' LIMIT 1`;
+    return rows.length > 0;
   }
 
   async #sweepHost(host: PooledHost) {
@@ -85,7 +148,7 @@ export class CleanupDaemon {
     return rows.length > 0;
   }
 
-  async #act(host: PooledHost, c: ManagedContainer, workspaceId: string, reason: string) {
+  async #act(host: PooledHost, c: ManagedContainer, workspaceId: string, reason: string): Promise<Action> {
     let action = this.o.dryRun ? "would_remove" : "removed";
     let detail: string | undefined;
     if (!this.o.dryRun) {

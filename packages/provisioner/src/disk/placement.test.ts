@@ -26,6 +26,17 @@ describe("chooseHost", () => {
     expect(chooseHost(hosts, 64 * MiB).hostId).toBe("id-c");
   });
 
+  test("a host that has the image comes first among those with room, whatever its disk", () => {
+    const hosts = [
+      host("a", { usedBytes: 100 * MiB }),
+      host("b", { usedBytes: 900 * MiB }),
+      host("c", { usedBytes: 9_990 * MiB }),
+    ];
+    expect(chooseHost(hosts, 64 * MiB, new Set(["id-b"])).hostId).toBe("id-b");
+    // Preferred but full: the least used of the others.
+    expect(chooseHost(hosts, 64 * MiB, new Set(["id-c"])).hostId).toBe("id-a");
+  });
+
   test("draining, unreachable, unread and full hosts are passed over, with the reason", () => {
     const hosts = [
       host("a", { state: "draining" }),

@@ -20,7 +20,15 @@ export const diskUsed = (h: PlacementCandidate): number => h.usedBytes + h.reser
 
 export const capacity = (h: PlacementCandidate): number => h.diskLimitBytes ?? h.totalBytes;
 
-export function chooseHost(hosts: PlacementCandidate[], needBytes: number): PlacementDecision {
+/**
+ * The active host with room and the least disk used; among those with room, the hosts in `prefer`
+ * come first (the ones that already have the workspace's image: no transfer needed).
+ */
+export function chooseHost(
+  hosts: PlacementCandidate[],
+  needBytes: number,
+  prefer: ReadonlySet<string> = new Set(),
+): PlacementDecision {
   const reasons: Record<string, string> = {};
   const fits: PlacementCandidate[] = [];
   for (const h of hosts) {
@@ -31,7 +39,8 @@ export function chooseHost(hosts: PlacementCandidate[], needBytes: number): Plac
     else if (h.fsFreeBytes - h.reservedBytes < needBytes) reasons[h.name] = "filesystem full";
     else fits.push(h);
   }
-  fits.sort((a, b) => diskUsed(a) - diskUsed(b) || a.name.localeCompare(b.name));
+  const rank = (h: PlacementCandidate) => (prefer.has(h.id) ? 0 : 1);
+  fits.sort((a, b) => rank(a) - rank(b) || diskUsed(a) - diskUsed(b) || a.name.localeCompare(b.name));
   return { hostId: fits[0]?.id ?? null, reasons };
 }
 

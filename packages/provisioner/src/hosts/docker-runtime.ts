@@ -3,7 +3,7 @@
  * run commands in, removed; and what Docker holds on disk. Everything goes over the host's one
  * pooled SSH connection, and every call is bounded in time.
  */
-import { PassThrough } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import Docker from "dockerode";
 import { HostUnreachableError, type SshConnection } from "./ssh-connection.ts";
 
@@ -12,7 +12,24 @@ export const LABELS = {
   user: "a4c.user-id",
   job: "a4c.job-id",
   deployment: "a4c.deployment",
+  image: "a4c.image-id",
 } as const;
+
+/** An image as a host's Docker has it. */
+export interface HostImage {
+  /** Docker's image id (sha256:…), the build's digest. */
+  id: string;
+  sizeBytes: number;
+  labels: Record<string, string>;
+}
+
+/** A build that Docker ran and that failed (a Dockerfile step exited non-zero, a bad instruction…). */
+export class BuildFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BuildFailedError";
+  }
+}
 
 export interface WorkspaceContainerSpec {
   name: string;
@@ -61,17 +78,17 @@ type SystemCalls = {
 
 export class DockerRuntime {
   readonly docker: Docker;
+  /** For the long calls (a build, an image's export and load): channels that may live that long. */
+  readonly #long: Docker;
 
   constructor(
     readonly ssh: SshConnection,
     private readonly timeoutMs: number,
+    private readonly longTimeoutMs = 600_000,
   ) {
-    this.docker = new Docker({
-      protocol: "http",
-      host: "docker",
-      port: 80,
-      agent: ssh.dockerAgent(timeoutMs),
-    } as never);
+    const over = (agent: unknown) => new Docker({ protocol: "http", host: "docker", port: 80, agent } as never);
+    this.docker = over(ssh.dockerAgent(timeoutMs));
+    this.#long = over(ssh.dockerAgent(longTimeoutMs));
   }
 
   get host(): string {
@@ -84,19 +101,19 @@ export class DockerRuntime {
    * frozen dockerd must not hang its caller even if the HTTP client ignores the signal (the channel
    * itself is closed by the agent when its lifetime runs out).
    */
-  async #call<T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call<T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new HostUnreachableError(this.host, `${what}: no answer in ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(new HostUnreachableError(this.host, `${what}: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     try {
       return await Promise.race([call(controller.signal), deadline]);
     } catch (err) {
-      if (err instanceof HostUnreachableError) throw err;
+      if (err instanceof HostUnreachableError || err instanceof BuildFailedError) throw err;
       const status = (err as { statusCode?: number }).statusCode;
       if (typeof status === "number" && status < 500)
         throw new DockerRefusedError(status, `${what}: ${dockerMessage(err)}`, { cause: err });
@@ -225,6 +242,111 @@ export class DockerRuntime {
       const info = (await exec.inspect({ abortSignal } as never)) as unknown as Docker.ExecInspectInfo;
       return { code: info.ExitCode ?? -1, output: output.trim() };
     });
+  }
+
+  /** The image with this name or id, or null when the host does not have it. */
+  async image(name: string): Promise<HostImage | null> {
+    try {
+      const info = await this.#call(
+        "inspect image",
+        (abortSignal) =>
+          this.docker.getImage(name).inspect({ abortSignal } as never) as unknown as Promise<Docker.ImageInspectInfo>,
+      );
+      return { id: info.Id, sizeBytes: info.Size, labels: info.Config?.Labels ?? {} };
+    } catch (err) {
+      if (err instanceof DockerRefusedError && err.statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Builds an image from a tar context with the classic builder, with no network for its RUN steps
+   * and intermediate containers removed even when a step fails (`forcerm`). Each output line goes
+   * to `onLine` as it comes. @throws BuildFailedError with Docker's message when the build fails.
+   */
+  async build(
+    context: Readable,
+    o: { tag: string; labels: Record<string, string> },
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    await this.#call(
+      "build image",
+      async () => {
+        const stream = await this.#long.buildImage(context, {
+          t: o.tag,
+          labels: o.labels,
+          networkmode: "none",
+          rm: true,
+          forcerm: true,
+          pull: false,
+          version: "1",
+        } as Docker.ImageBuildOptions);
+        await new Promise<void>((resolve, reject) => {
+          let failure: string | null = null;
+          this.#long.modem.followProgress(
+            stream,
+            (err: Error | null) => {
+              if (err) reject(new HostUnreachableError(this.host, `build image: ${err.message}`, { cause: err }));
+              else if (failure) reject(new BuildFailedError(failure));
+              else resolve();
+            },
+            (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+              if (typeof event.stream === "string") {
+                for (const line of event.stream.split("\n")) if (line.trim()) onLine(line.trimEnd());
+              }
+              if (event.error) {
+                failure = event.errorDetail?.message ?? event.error;
+                onLine(`ERROR: ${failure}`);
+              }
+            },
+          );
+        });
+      },
+      this.longTimeoutMs,
+    );
+  }
+
+  /** The image as a `docker save` tar stream (GET /images/{name}/get). */
+  async exportImage(name: string): Promise<Readable> {
+    return this.#call(
+      "export image",
+      () => this.#long.getImage(name).get() as unknown as Promise<Readable>,
+      this.longTimeoutMs,
+    );
+  }
+
+  /** Loads a `docker save` tar stream (POST /images/load); resolves once dockerd has read it all. */
+  async loadImage(tar: Readable): Promise<void> {
+    await this.#call(
+      "load image",
+      async () => {
+        const out = await (this.#long.loadImage(tar, { quiet: true } as never) as unknown as Promise<Readable>);
+        const answer = await new Promise<string>((resolve, reject) => {
+          let text = "";
+          out.on("data", (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          out.once("end", () => resolve(text));
+          out.once("error", reject);
+        });
+        const error = /"error"\s*:\s*"([^"]*)"/.exec(answer);
+        if (error) throw new DockerRefusedError(500, `load image: ${error[1]}`);
+      },
+      this.longTimeoutMs,
+    );
+  }
+
+  /** Removes an image (its tag, and its layers if nothing else uses them); gone already is fine. */
+  async removeImage(name: string): Promise<void> {
+    try {
+      await this.#call(
+        "remove image",
+        (abortSignal) =>
+          this.docker.getImage(name).remove({ force: true, abortSignal } as never) as unknown as Promise<unknown>,
+      );
+    } catch (err) {
+      if (!(err instanceof DockerRefusedError && err.statusCode === 404)) throw err;
+    }
   }
 
   /** Bytes Docker holds on this host: image layers, containers' writable layers, volumes. */

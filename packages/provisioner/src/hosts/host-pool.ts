@@ -17,7 +17,8 @@ export class HostPool {
   constructor(
     private readonly sql: Sql,
     private readonly privateKey: Buffer,
-    private readonly timeouts: { connectMs: number; callMs: number },
+    /** SSH connect, each Docker call, and the long ones (a build, an image's copy). */
+    private readonly timeouts: { connectMs: number; callMs: number; longMs: number },
   ) {}
 
   /** Reads the hosts table again; returns every host. */
@@ -47,7 +48,7 @@ export class HostPool {
         hostKey: row.host_key,
         connectTimeoutMs: this.timeouts.connectMs,
       });
-      this.#hosts.set(row.id, { row, runtime: new DockerRuntime(ssh, this.timeouts.callMs) });
+      this.#hosts.set(row.id, { row, runtime: new DockerRuntime(ssh, this.timeouts.callMs, this.timeouts.longMs) });
     }
     for (const [id, h] of this.#hosts) {
       if (!seen.has(id)) {

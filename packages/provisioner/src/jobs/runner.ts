@@ -27,6 +27,7 @@ import type { DiskService } from "../disk/disk-service.ts";
 import { DockerRefusedError } from "../hosts/docker-runtime.ts";
 import { HostUnreachableError } from "../hosts/ssh-connection.ts";
 import type { ProvisionerMetrics } from "../metrics.ts";
+import { BUILD_STEPS, buildSteps } from "./build-steps.ts";
 import { backoffMs, NoRoomError, StepFailedError } from "./errors.ts";
 import {
   CREATE_STEPS,
@@ -56,10 +57,18 @@ type StepFn = (d: StepDeps, job: ClaimedJob) => Promise<string>;
 type Run = ClaimedJob & { owner: string };
 
 function plan(job: ClaimedJob): Array<[StepName, StepFn]> {
-  return job.type === "WORKSPACE_CREATE"
-    ? CREATE_STEPS.map((s) => [s, createSteps[s]])
-    : DELETE_STEPS.map((s) => [s, deleteSteps[s]]);
+  switch (job.type) {
+    case "WORKSPACE_CREATE":
+      return CREATE_STEPS.map((s) => [s, createSteps[s]]);
+    case "WORKSPACE_DELETE":
+      return DELETE_STEPS.map((s) => [s, deleteSteps[s]]);
+    case "IMAGE_BUILD":
+      return BUILD_STEPS.map((s) => [s, buildSteps[s]]);
+  }
 }
+
+/** Jobs that begin by finding a host: they wait, SCHEDULED, while none has room. */
+const placed = (job: ClaimedJob) => job.type === "WORKSPACE_CREATE" || job.type === "IMAGE_BUILD";
 
 export class JobRunner {
   #stopping = false;
@@ -139,12 +148,12 @@ export class JobRunner {
 
   async #run(job: Run, log: Logger): Promise<void> {
     const steps = plan(job);
-    let placed: string | null = null;
-    // A scheduled create first looks for a host; finding none changes nothing but its note.
-    if (job.status === "SCHEDULED" && job.type === "WORKSPACE_CREATE" && !job.cancel_requested) {
+    let placement: string | null = null;
+    // A scheduled create or build first looks for a host; finding none changes nothing but its note.
+    if (job.status === "SCHEDULED" && placed(job) && !job.cancel_requested) {
       log.info({ event: "step.started", step: "place" });
       try {
-        placed = await createSteps.place(this.deps, job);
+        placement = await (job.type === "IMAGE_BUILD" ? buildSteps : createSteps).place(this.deps, job);
         await this.#faultHang("place", log);
       } catch (err) {
         log.info({ event: "step.failed", step: "place", waiting: err instanceof NoRoomError });
@@ -175,10 +184,10 @@ export class JobRunner {
         `gave up after ${attempt - 1} attempts; the last ended without finishing (its provisioner stopped, or its host kept failing)`,
       );
     }
-    if (placed) {
+    if (placement) {
       await setStep(this.sql, job.id, job.owner, "place", "running");
-      await setStep(this.sql, job.id, job.owner, "place", "done", placed);
-      log.info({ event: "step.done", step: "place", message: placed });
+      await setStep(this.sql, job.id, job.owner, "place", "done", placement);
+      log.info({ event: "step.done", step: "place", message: placement });
       records.delete("place");
     }
     for (const [name, fn] of steps) {
@@ -205,7 +214,7 @@ export class JobRunner {
         return this.#onFailure(job, name, err, log);
       }
     }
-    await this.#end(job, { status: "COMPLETED" }, job.type === "WORKSPACE_CREATE" ? "RUNNING" : "DELETED");
+    await this.#end(job, { status: "COMPLETED" }, job.type === "WORKSPACE_DELETE" ? "DELETED" : "RUNNING");
     log.info({ event: "job.completed" });
   }
 
@@ -237,14 +246,16 @@ export class JobRunner {
       // host. (A container made but not recorded before a crash is then an orphan for the
       // cleanup daemon: its workspace runs another container.)
       const replace =
-        job.type === "WORKSPACE_CREATE" &&
-        (step === "place" ||
-          (step === "container_create" && !(await getWorkspace(this.sql, job.workspace_id))?.container_id));
+        step === "place" ||
+        (job.type === "IMAGE_BUILD" && step === "build") ||
+        (job.type === "WORKSPACE_CREATE" &&
+          step === "container_create" &&
+          !(await getWorkspace(this.sql, job.workspace_id))?.container_id);
       const note = `${err.message}; retrying in ${Math.round(delay / 1000)} s${replace ? " (may be placed on another host)" : ""}`;
       if (replace) {
         await unplace(this.sql, {
           jobId: job.id,
-          workspaceId: job.workspace_id,
+          workspaceId: job.type === "IMAGE_BUILD" ? null : job.workspace_id,
           owner: job.owner,
           steps: ["place", step],
           note,
@@ -282,12 +293,13 @@ export class JobRunner {
     this.log.info({ event: "job.canceled", jobId: job.id, at });
   }
 
+  /** Ends the job; `workspaceStatus` is its workspace's (an image build has none: its image follows the job). */
   async #end(job: Run, end: JobEnd, workspaceStatus: "RUNNING" | "FAILED" | "DELETED"): Promise<void> {
-    const hostId = await finishJob(this.sql, job.id, job.owner, end, {
-      id: job.workspace_id,
-      status: workspaceStatus,
-      ofCreate: job.type === "WORKSPACE_CREATE",
-    });
+    const workspace =
+      job.type === "IMAGE_BUILD"
+        ? null
+        : { id: job.workspace_id, status: workspaceStatus, ofCreate: job.type === "WORKSPACE_CREATE" };
+    const hostId = await finishJob(this.sql, job.id, job.owner, end, workspace);
     this.metrics.jobs.inc({ type: job.type, outcome: end.status.toLowerCase() });
     // Read the host's disk again now that what the job held there is released or in use.
     if (hostId) void this.disk.refresh(hostId).catch(() => {});

@@ -2,14 +2,17 @@
  * The steps of the workspace jobs, each idempotent (a re-run after a crash finds what the last
  * run made: the container by its labels, the address and hostname already assigned), and the
  * compensation of a create that cannot finish.
- *   WORKSPACE_CREATE: place → container_create → setup → ip_assign → hostname_entry
+ *   WORKSPACE_CREATE: place → image_transfer → container_create → setup → ip_assign → hostname_entry
  *   WORKSPACE_DELETE: container_remove → release
  */
 import {
+  addImageHost,
   assignHostname,
   assignPort,
+  builtImageByTag,
   type ClaimedJob,
   getWorkspace,
+  imageHostIds,
   type Logger,
   placeWithReservation,
   type Sql,
@@ -20,11 +23,19 @@ import type { DiskService } from "../disk/disk-service.ts";
 import { chooseHost, noRoomNote } from "../disk/placement.ts";
 import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
 import type { HostPool } from "../hosts/host-pool.ts";
+import { HostUnreachableError } from "../hosts/ssh-connection.ts";
 import { NoRoomError, StepFailedError } from "./errors.ts";
 
-export const CREATE_STEPS = ["place", "container_create", "setup", "ip_assign", "hostname_entry"] as const;
+export const CREATE_STEPS = [
+  "place",
+  "image_transfer",
+  "container_create",
+  "setup",
+  "ip_assign",
+  "hostname_entry",
+] as const;
 export const DELETE_STEPS = ["container_remove", "release"] as const;
-export type StepName = (typeof CREATE_STEPS)[number] | (typeof DELETE_STEPS)[number];
+export type StepName = (typeof CREATE_STEPS)[number] | (typeof DELETE_STEPS)[number] | "build";
 
 export interface WorkspaceLimits {
   diskBytes: number;
@@ -33,6 +44,10 @@ export interface WorkspaceLimits {
   cpus: number;
   hostnameDomain: string;
   deployment: string;
+  /** The image every host has (never transferred). */
+  baseImage: string;
+  /** Disk held on the build host while an image builds. */
+  buildDiskBytes: number;
 }
 
 export interface StepDeps {
@@ -78,6 +93,8 @@ export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, jo
     async place(d, job) {
       const ws = await workspaceOf(d, job);
       const need = d.limits.diskBytes;
+      const image = ws.image === d.limits.baseImage ? null : await builtImageByTag(d.sql, ws.image);
+      const haveImage = new Set(image ? await imageHostIds(d.sql, image.id) : []);
       let reasons: Record<string, string> = {};
       const { hostId, candidates } = await placeWithReservation(
         d.sql,
@@ -85,16 +102,58 @@ export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, jo
         (hosts) => {
           // A resumed job keeps its host if it still holds a reservation there.
           if (ws.host_id && hosts.some((h) => h.id === ws.host_id && h.state === "active")) return ws.host_id;
-          const decision = chooseHost(hosts, need);
+          const decision = chooseHost(hosts, need, haveImage);
           reasons = decision.reasons;
           return decision.hostId;
         },
       );
       if (!hostId) throw new NoRoomError(noRoomNote({ hostId: null, reasons }, need, candidates.length));
       const chosen = candidates.find((c) => c.id === hostId);
+      if (image && haveImage.has(hostId)) return `${chosen?.name ?? hostId}: has the image ${image.tag}`;
       // Read the host again soon: the next placement should see what this one will use.
       void d.disk.refresh(hostId).catch(() => {});
       return `${chosen?.name ?? hostId}: ${Math.round(((chosen?.usedBytes ?? 0) + (chosen?.reservedBytes ?? 0)) / 1048576)} MiB used and held, the least of ${candidates.filter((c) => c.state === "active").length} active hosts`;
+    },
+
+    /** Copies a built image to the host when it lacks it: `docker save` on a host that has it, `docker load` here. */
+    async image_transfer(d, job) {
+      const ws = await workspaceOf(d, job);
+      if (ws.image === d.limits.baseImage) return "skipped: the base image is on every host";
+      const image = await builtImageByTag(d.sql, ws.image);
+      if (!image?.digest) throw new StepFailedError("image_not_found", `${ws.image} is not a built image`);
+      const host = await placedHost(d, ws);
+      const present = await host.runtime.image(image.tag);
+      if (present?.id === image.digest) {
+        await addImageHost(d.sql, image.id, host.row.id, "built");
+        return `skipped: ${host.row.name} has ${image.tag}`;
+      }
+      const sources = (await imageHostIds(d.sql, image.id)).filter((id) => id !== host.row.id);
+      let unreachable: HostUnreachableError | null = null;
+      for (const sourceId of sources) {
+        const source = await d.pool.get(sourceId);
+        const started = performance.now();
+        try {
+          const tar = await source.runtime.exportImage(image.tag);
+          await host.runtime.loadImage(tar);
+        } catch (err) {
+          // The source failing is not this host failing: try the next source.
+          if (err instanceof HostUnreachableError && err.host === source.row.name) {
+            unreachable = err;
+            continue;
+          }
+          throw err;
+        }
+        const loaded = await host.runtime.image(image.tag);
+        if (loaded?.id !== image.digest) {
+          throw new StepFailedError("image_transfer_failed", `${host.row.name} loaded ${image.tag} but not its digest`);
+        }
+        await addImageHost(d.sql, image.id, host.row.id, "transferred");
+        const ms = Math.round(performance.now() - started);
+        return `copied ${image.tag} from ${source.row.name} to ${host.row.name} (save | load over SSH): ${(loaded.sizeBytes / 1048576).toFixed(1)} MiB in ${ms} ms`;
+      }
+      // Every host that has it is unreachable: retried later (and that host marked unreachable).
+      if (unreachable) throw unreachable;
+      throw new StepFailedError("image_unavailable", `no host has ${image.tag} any more`);
     },
 
     async container_create(d, job) {

@@ -35,6 +35,12 @@ function termQuery(t: JobSearchTerm): Query {
     case "host":
       q = { term: { hostName: t.value.toLowerCase() } };
       break;
+    case "repository":
+      q = { term: { repository: t.value } };
+      break;
+    case "image":
+      q = { term: { image: t.value } };
+      break;
     case "text":
       q = t.phrase
         ? { match_phrase: { errorMessage: t.value } }
@@ -92,6 +98,15 @@ export function searchBody(spec: JobSearchSpec) {
   } satisfies Omit<estypes.SearchRequest, "index">;
 }
 
+/**
+ * A document as this version writes it: one indexed before a field existed lacks it until its job
+ * changes or a reindex rewrites it, and answers the field's value for such a job (null), as
+ * PostgreSQL does.
+ */
+function complete(doc: JobDocument): JobDocument {
+  return { ...doc, repository: doc.repository ?? null };
+}
+
 /** Job search answered from the Elasticsearch projection (alias `jobs`, written by es-sync). */
 export class ElasticsearchJobSearch implements JobSearch {
   constructor(
@@ -102,7 +117,7 @@ export class ElasticsearchJobSearch implements JobSearch {
   async search(spec: JobSearchSpec): Promise<JobSearchPage> {
     const r = await this.client.search<JobDocument>({ index: this.alias, ...searchBody(spec) });
     const hits = r.hits.hits.filter((h) => h._source !== undefined);
-    const items = hits.slice(0, spec.limit).map((h) => h._source as JobDocument);
+    const items = hits.slice(0, spec.limit).map((h) => complete(h._source as JobDocument));
     const last = items.at(-1);
     const total = r.hits.total;
     const facets: JobSearchFacets = { status: buckets(r.aggregations?.status), type: buckets(r.aggregations?.type) };

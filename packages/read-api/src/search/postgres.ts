@@ -25,6 +25,7 @@ function toDocument(r: JobSearchRow): JobDocument {
     workspaceId: r.workspace_id,
     projectName: r.project_name,
     image: r.image,
+    repository: r.repository,
     operationId: r.operation_id,
     hostId: r.host_id,
     hostName: r.host_name,

@@ -147,6 +147,33 @@ describe("toSpec", () => {
     expect(() => parseJobQuery({ q: "host:a_b" })).toThrow(/host must be a host name/);
   });
 
+  test("repository: (any case) and image: (exact) filter image builds and the images jobs run", () => {
+    const tag = "a4c/team/app:0123456789abcdef0123456789abcdef01234567";
+    const spec = toSpec(parseJobQuery({ q: `repository:Team/App -image:${tag} type:image_build` }), { kind: "admin" });
+    expect(spec.clauses).toEqual([
+      [{ field: "repository", value: "team/app", negated: false }],
+      [{ field: "image", value: tag, negated: true }],
+      [{ field: "type", value: "IMAGE_BUILD", negated: false }],
+    ]);
+    expect(buildQuery(spec)).toEqual({
+      bool: {
+        filter: [
+          { term: { repository: "team/app" } },
+          { bool: { must_not: [{ term: { image: tag } }] } },
+          { term: { type: "image_build" } },
+        ],
+      },
+    });
+    expect(() => parseQ("repository:team//app")).toThrow(/repository must be/);
+    expect(() => parseQ('image:"a b"')).toThrow(/image must be/);
+  });
+
+  test("a CI token may not search (403), whatever the query", () => {
+    expect(() => toSpec(parseJobQuery({ q: "type:image_build" }), { kind: "ci", tokenId: USER })).toThrow(
+      expect.objectContaining({ status: 403 }),
+    );
+  });
+
   test("the Elasticsearch query carries values only as typed values", () => {
     const spec = toSpec(parseJobQuery({ q: 'status:failed OR -type:image_build "disk full" boom' }), user);
     expect(buildQuery(spec)).toEqual({
@@ -174,6 +201,9 @@ describe("hostile input (property)", () => {
     "project:",
     "owner:",
     "owner:me",
+    "repository:",
+    "image:",
+    "team/app",
     "failed",
     "OR",
     "-",
@@ -206,7 +236,7 @@ describe("hostile input (property)", () => {
           // A valid query is a well-formed one: every term is typed, confined to the caller.
           expect(spec.ownerId).toBe(USER);
           for (const t of spec.clauses.flat()) {
-            expect(["status", "type", "project", "owner", "text"]).toContain(t.field);
+            expect(["status", "type", "project", "owner", "repository", "image", "text"]).toContain(t.field);
             expect(t.value.length).toBeGreaterThan(0);
             expect(t.value.length).toBeLessThanOrEqual(256);
           }

@@ -5,7 +5,7 @@
  *
  *   q       := term (ws+ term)*           terms are ANDed; `a OR b` joins neighbours into one clause
  *   term    := "-"? (field ":" value | phrase | word)
- *   field   := status | type | project | owner | host
+ *   field   := status | type | project | owner | host | repository | image
  *   value   := phrase | word               owner: `me` or a user id
  *   phrase  := '"' (char | '\"' | '\\')* '"'
  */
@@ -20,6 +20,7 @@ import {
   type Principal,
   parseInstant,
   problems,
+  REPOSITORY_PATTERN,
   UUID_PATTERN,
   unsafeTextReason,
 } from "@a4c/shared";
@@ -31,7 +32,10 @@ export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
 
 const JOB_TYPES: readonly JobType[] = ["WORKSPACE_CREATE", "WORKSPACE_DELETE", "IMAGE_BUILD"];
-const FIELDS = ["status", "type", "project", "owner", "host"] as const;
+const FIELDS = ["status", "type", "project", "owner", "host", "repository", "image"] as const;
+const REPOSITORY = new RegExp(REPOSITORY_PATTERN);
+/** An image reference as a workspace may name one (the gateway's rule) or a build's tag. */
+const IMAGE_REF = /^[A-Za-z0-9._/:@-]+$/;
 type Field = (typeof FIELDS)[number];
 
 /** A term as written; `owner:me` is resolved against the caller later (toSpec). */
@@ -182,6 +186,15 @@ function fieldTerm(name: string, value: string, negated: boolean): QueryTerm {
       if (owner !== "me" && !UUID_PATTERN.test(owner)) throw bad("owner must be me or a user id");
       return { field, value: owner, negated };
     }
+    case "repository": {
+      // Repositories are lowercase (Docker's rule), so any case finds them.
+      const repository = value.toLowerCase();
+      if (!REPOSITORY.test(repository)) throw bad("repository must be a repository name, e.g. team/app");
+      return { field, value: repository, negated };
+    }
+    case "image":
+      if (!IMAGE_REF.test(value)) throw bad("image must be an image reference, e.g. a4c/team/app:<commit>");
+      return { field, value, negated };
   }
 }
 
@@ -255,6 +268,8 @@ export function parseJobQuery(p: JobQueryParams): JobQuery {
  * `q` says (owner:<someone else> then simply matches nothing); `me` is the caller.
  */
 export function toSpec(query: JobQuery, principal: Principal): JobSearchSpec {
+  // The route refuses CI tokens first; this keeps one from ever searching as if it were the admin.
+  if (principal.kind === "ci") throw problems.forbidden("a CI token may not search jobs");
   const resolve = (t: QueryTerm): JobSearchTerm => {
     if (t.field !== "owner" || t.value !== "me") return t as JobSearchTerm;
     if (principal.kind !== "user") throw bad("owner:me needs a user's token; the admin owns no jobs");

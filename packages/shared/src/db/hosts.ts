@@ -112,8 +112,10 @@ export interface CleanupActionRow {
   id: string;
   host_id: string;
   host_name: string;
-  container_id: string;
+  /** What was removed: a container, or an image (then `image_id`, and container_id null). */
+  container_id: string | null;
   workspace_id: string | null;
+  image_id: string | null;
   reason: string;
   action: "removed" | "would_remove" | "failed";
   detail: string | null;
@@ -124,21 +126,22 @@ export async function recordCleanupAction(
   db: Db,
   a: {
     hostId: string;
-    containerId: string;
+    containerId: string | null;
     workspaceId: string | null;
+    imageId?: string | null;
     reason: string;
     action: string;
     detail?: string;
   },
 ): Promise<void> {
   await db`
-    INSERT INTO cleanup_action (host_id, container_id, workspace_id, reason, action, detail)
-    VALUES (${a.hostId}, ${a.containerId}, ${a.workspaceId}, ${a.reason}, ${a.action}, ${a.detail ?? null})`;
+    INSERT INTO cleanup_action (host_id, container_id, workspace_id, image_id, reason, action, detail)
+    VALUES (${a.hostId}, ${a.containerId}, ${a.workspaceId}, ${a.imageId ?? null}, ${a.reason}, ${a.action}, ${a.detail ?? null})`;
 }
 
 export async function listCleanupActions(db: Db, limit: number, beforeId?: string): Promise<CleanupActionRow[]> {
   return db<CleanupActionRow[]>`
-    SELECT c.id::text, c.host_id::text, h.name AS host_name, c.container_id, c.workspace_id::text, c.reason,
+    SELECT c.id::text, c.host_id::text, h.name AS host_name, c.container_id, c.workspace_id::text, c.image_id::text, c.reason,
            c.action, c.detail, c.created_at
       FROM cleanup_action c JOIN hosts h ON h.id = c.host_id
      WHERE ${beforeId ? db`c.id < ${beforeId}` : db`true`}

@@ -10,10 +10,12 @@ type Db = Sql | TransactionSql;
 
 export interface ClaimedJob {
   id: string;
-  type: "WORKSPACE_CREATE" | "WORKSPACE_DELETE";
+  type: "WORKSPACE_CREATE" | "WORKSPACE_DELETE" | "IMAGE_BUILD";
   status: "SCHEDULED" | "IN_PROGRESS";
+  /** Null for an image build (no user's and no workspace's); set for the workspace jobs. */
   user_id: string;
   workspace_id: string;
+  image_id: string | null;
   host_id: string | null;
   attempts: number;
   cancel_requested: boolean;
@@ -30,11 +32,11 @@ export interface ClaimedJob {
 export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promise<ClaimedJob | null> {
   return sql.begin(async (tx) => {
     const [next] = await tx<ClaimedJob[]>`
-      SELECT j.id::text, j.type, j.status, j.user_id::text, j.workspace_id::text, j.host_id::text, j.attempts,
-             j.cancel_requested, j.note
+      SELECT j.id::text, j.type, j.status, j.user_id::text, j.workspace_id::text, j.image_id::text, j.host_id::text,
+             j.attempts, j.cancel_requested, j.note
         FROM job j
        WHERE j.status IN ('SCHEDULED', 'IN_PROGRESS')
-         AND j.type IN ('WORKSPACE_CREATE', 'WORKSPACE_DELETE')
+         AND j.type IN ('WORKSPACE_CREATE', 'WORKSPACE_DELETE', 'IMAGE_BUILD')
          AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.job_id = j.id AND l.expires_at > now())
          -- (created_at, id): a create and a delete applied in one transaction share created_at;
          -- their UUIDv7 ids keep the order they were asked in.
@@ -202,15 +204,16 @@ export type JobEnd =
   | { status: "CANCELED"; message: string };
 
 /**
- * Ends a run: the job's final status, its workspace's, the reservation released and the lease
- * dropped, in one transaction fenced by the lease. Returns the host the job was placed on, if any.
+ * Ends a run: the job's final status, its workspace's (or its image's: READY when the build
+ * completed, else FAILED), the reservation released and the lease dropped, in one transaction
+ * fenced by the lease. Returns the host the job was placed on, if any.
  */
 export async function finishJob(
   sql: Sql,
   jobId: string,
   owner: string,
   end: JobEnd,
-  workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED"; ofCreate: boolean },
+  workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED"; ofCreate: boolean } | null,
 ): Promise<string | null> {
   return sql.begin(async (tx) => {
     const code = end.status === "FAILED" ? end.code : end.status === "CANCELED" ? "canceled" : null;
@@ -221,9 +224,25 @@ export async function finishJob(
        WHERE id = ${jobId} AND ${holds(tx, jobId, owner)}
       RETURNING id, host_id::text`;
     if (!job) throw new LeaseLostError(jobId);
-    const freeAddress = workspace.status !== "RUNNING";
-    // A running workspace keeps the disk it reserved; the others give it back.
+    if (workspace) await endWorkspace(tx, jobId, workspace);
     await tx`
+      UPDATE image SET status = ${end.status === "COMPLETED" ? "READY" : "FAILED"}, version = version + 1, updated_at = now()
+       WHERE job_id = ${jobId} AND status = 'BUILDING'`;
+    await tx`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
+    await tx`DELETE FROM job_lease WHERE job_id = ${jobId}`;
+    return (job.host_id as string | null) ?? null;
+  });
+}
+
+/** The workspace's side of a job's end (finishJob). */
+async function endWorkspace(
+  tx: TransactionSql,
+  jobId: string,
+  workspace: { id: string; status: "RUNNING" | "FAILED" | "DELETED"; ofCreate: boolean },
+): Promise<void> {
+  const freeAddress = workspace.status !== "RUNNING";
+  // A running workspace keeps the disk it reserved; the others give it back.
+  await tx`
       UPDATE workspace
          -- A delete asked for while the create ran keeps the workspace DELETING: its job comes next.
          -- A deleted workspace stays deleted.
@@ -237,8 +256,4 @@ export async function finishJob(
              container_id = CASE WHEN ${workspace.status} = 'DELETED' THEN NULL ELSE container_id END,
              version = version + 1, updated_at = now()
        WHERE id = ${workspace.id}`;
-    await tx`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
-    await tx`DELETE FROM job_lease WHERE job_id = ${jobId}`;
-    return (job.host_id as string | null) ?? null;
-  });
 }

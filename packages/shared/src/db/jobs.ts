@@ -8,8 +8,11 @@ export interface JobRow {
   type: string;
   status: string;
   step: string | null;
-  user_id: string;
+  /** null for an image build: it belongs to no user. */
+  user_id: string | null;
   workspace_id: string | null;
+  /** The image an IMAGE_BUILD job builds; null for other jobs. */
+  image_id: string | null;
   operation_id: string;
   attempts: number;
   error_code: string | null;
@@ -35,7 +38,7 @@ export interface JobRow {
 
 export async function getJob(db: Db, id: string): Promise<JobRow | null> {
   const rows = await db<JobRow[]>`
-    SELECT id::text, type, status, step, user_id::text, workspace_id::text, operation_id, attempts,
+    SELECT id::text, type, status, step, user_id::text, workspace_id::text, image_id::text, operation_id, attempts,
            error_code, error_message, host_id::text, note, cancel_requested,
            (SELECT h.name FROM hosts h WHERE h.id = job.host_id) AS host_name,
            (SELECT coalesce(json_agg(json_build_object(

@@ -27,7 +27,7 @@ export interface PlacementCandidate {
  */
 export async function placeWithReservation(
   sql: Sql,
-  o: { jobId: string; workspaceId: string; bytes: number; exclude: string[] },
+  o: { jobId: string; workspaceId: string | null; bytes: number; exclude: string[] },
   choose: (hosts: PlacementCandidate[]) => string | null,
 ): Promise<{ hostId: string | null; candidates: PlacementCandidate[] }> {
   return sql.begin(async (tx) => {
@@ -74,7 +74,9 @@ export async function placeWithReservation(
       INSERT INTO host_reservation (job_id, host_id, bytes) VALUES (${o.jobId}, ${hostId}, ${o.bytes})
       ON CONFLICT (job_id) DO UPDATE SET host_id = excluded.host_id, bytes = excluded.bytes, created_at = now()`;
     await tx`UPDATE job SET host_id = ${hostId}, version = version + 1, updated_at = now() WHERE id = ${o.jobId}`;
-    await tx`UPDATE workspace SET host_id = ${hostId}, version = version + 1, updated_at = now() WHERE id = ${o.workspaceId}`;
+    if (o.workspaceId) {
+      await tx`UPDATE workspace SET host_id = ${hostId}, version = version + 1, updated_at = now() WHERE id = ${o.workspaceId}`;
+    }
     return { hostId, candidates };
   });
 }
@@ -85,7 +87,7 @@ export async function placeWithReservation(
  */
 export async function unplace(
   sql: Sql,
-  o: { jobId: string; workspaceId: string; owner: string; steps: string[]; note: string },
+  o: { jobId: string; workspaceId: string | null; owner: string; steps: string[]; note: string },
 ): Promise<void> {
   const { jobId, workspaceId } = o;
   await sql.begin(async (tx) => {
@@ -95,7 +97,9 @@ export async function unplace(
               WHERE job_id = ${jobId} AND name = ANY(${o.steps})`;
     await tx`DELETE FROM host_reservation WHERE job_id = ${jobId}`;
     await tx`UPDATE job SET host_id = NULL, version = version + 1, updated_at = now() WHERE id = ${jobId}`;
-    await tx`UPDATE workspace SET host_id = NULL, version = version + 1, updated_at = now() WHERE id = ${workspaceId}`;
+    if (workspaceId) {
+      await tx`UPDATE workspace SET host_id = NULL, version = version + 1, updated_at = now() WHERE id = ${workspaceId}`;
+    }
   });
 }
 

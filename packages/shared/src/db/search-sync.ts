@@ -7,18 +7,27 @@ import type { Sql, TransactionSql } from "./client.ts";
 
 type Db = Sql | TransactionSql;
 
-/** A job joined with its workspace and owner: everything one search document needs. */
+/**
+ * A job joined with its workspace, owner and (for a build) image: everything one search document
+ * needs. The image's columns used here (repository, tag) never change after its job is created,
+ * in the same transaction, so the job's own change events are enough to keep documents right
+ * although `image` is in no publication.
+ */
 export interface SearchSyncRow {
   id: string;
   type: string;
   status: string;
   step: string | null;
-  user_id: string;
+  /** null for an image build: it belongs to no user. */
+  user_id: string | null;
   owner_name: string | null;
   owner_email: string | null;
   workspace_id: string | null;
   project_name: string | null;
+  /** The image the workspace runs, or the tag an image build makes. */
   image: string | null;
+  /** The repository an image build builds; null for other jobs. */
+  repository: string | null;
   operation_id: string | null;
   attempts: number;
   error_code: string | null;
@@ -35,7 +44,8 @@ export interface SearchSyncRow {
 
 const SYNC_COLUMNS = `
   j.id::text, j.type, j.status, j.step, j.user_id::text, u.name AS owner_name, u.email AS owner_email,
-  j.workspace_id::text, w.project_name, w.image, j.operation_id, j.attempts, j.error_code, j.error_message,
+  j.workspace_id::text, w.project_name, coalesce(w.image, i.tag) AS image, i.repository,
+  j.operation_id, j.attempts, j.error_code, j.error_message,
   j.created_at, j.updated_at, j.started_at, j.finished_at, j.version::text,
   j.host_id::text, (SELECT h.name FROM hosts h WHERE h.id = j.host_id) AS host_name`;
 
@@ -47,6 +57,7 @@ export async function loadSearchSyncRows(db: Db, ids: readonly string[]): Promis
        FROM job j
        LEFT JOIN users u ON u.id = j.user_id
        LEFT JOIN workspace w ON w.id = j.workspace_id
+       LEFT JOIN image i ON i.id = j.image_id
       WHERE j.id = ANY($1::uuid[])`,
     [ids as string[]],
   );
@@ -59,6 +70,7 @@ export async function pageSearchSyncRows(db: Db, after: string | null, limit: nu
        FROM job j
        LEFT JOIN users u ON u.id = j.user_id
        LEFT JOIN workspace w ON w.id = j.workspace_id
+       LEFT JOIN image i ON i.id = j.image_id
       WHERE ($1::uuid IS NULL OR j.id > $1::uuid)
       ORDER BY j.id
       LIMIT $2`,

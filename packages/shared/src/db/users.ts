@@ -52,7 +52,31 @@ export async function getUser(db: Db, id: string): Promise<UserRow | null> {
   return rows[0] ?? null;
 }
 
-export async function findUserIdByTokenHash(db: Db, tokenHashHex: string): Promise<string | null> {
-  const rows = await db<{ id: string }[]>`SELECT id::text FROM users WHERE token_hash = decode(${tokenHashHex}, 'hex')`;
-  return rows[0]?.id ?? null;
+/** Whose token has this hash: a user's, or a CI token's (api_token). */
+export async function findTokenOwner(
+  db: Db,
+  tokenHashHex: string,
+): Promise<{ kind: "user" | "ci"; id: string } | null> {
+  const rows = await db<{ kind: "user" | "ci"; id: string }[]>`
+    SELECT 'user' AS kind, id::text FROM users WHERE token_hash = decode(${tokenHashHex}, 'hex')
+    UNION ALL
+    SELECT kind, id::text FROM api_token WHERE token_hash = decode(${tokenHashHex}, 'hex')
+    LIMIT 1`;
+  return rows[0] ?? null;
+}
+
+/** Claims the operation and stores a CI token's hash (the token itself is derived, never stored). */
+export async function applyTokenCreate(
+  tx: TransactionSql,
+  c: OperationClaim,
+  t: { tokenId: string; kind: "ci"; name: string; tokenHash: string; createdBy: string },
+): Promise<{ claimed: boolean; applied: boolean }> {
+  const [row] = await tx<{ claimed: number }[]>`
+    WITH ${claimOperations(tx, [c])}, t AS (
+      INSERT INTO api_token (id, kind, name, token_hash, created_by)
+      SELECT ${t.tokenId}, ${t.kind}, ${t.name}, decode(${t.tokenHash}, 'hex'), ${t.createdBy} FROM op
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM op)::int AS claimed`;
+  return { claimed: (row?.claimed ?? 0) > 0, applied: true };
 }

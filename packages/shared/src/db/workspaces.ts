@@ -39,14 +39,16 @@ export interface NewWorkspace {
 
 /**
  * Claims the operations, then creates each claimed one's workspace (CREATING) and its
- * WORKSPACE_CREATE job (SCHEDULED), all in one statement. Returns the operation ids claimed now.
+ * WORKSPACE_CREATE job (SCHEDULED), all in one statement — for those whose image may run: the
+ * base image or a READY build. Returns the operation ids claimed now and, of those, the ones made.
  */
 export async function applyWorkspaceCreates(
   tx: TransactionSql,
   items: Array<{ claim: OperationClaim; workspace: NewWorkspace }>,
-): Promise<Set<string>> {
+  baseImage: string,
+): Promise<{ claimed: Set<string>; made: Set<string> }> {
   const col = <T>(f: (i: (typeof items)[number]) => T) => items.map(f);
-  const rows = await tx<{ operation_id: string }[]>`
+  const rows = await tx<{ operation_id: string; made: boolean }[]>`
     WITH ${claimOperations(
       tx,
       items.map((i) => i.claim),
@@ -56,18 +58,23 @@ export async function applyWorkspaceCreates(
         ${col((i) => i.workspace.jobId)}::uuid[], ${col((i) => i.workspace.userId)}::uuid[],
         ${col((i) => i.workspace.projectName)}::text[], ${col((i) => i.workspace.image)}::text[]
       ) AS d(operation_id, workspace_id, job_id, user_id, project_name, image)
+    ), ok AS (
+      SELECT d.* FROM data d JOIN op USING (operation_id)
+       WHERE d.image = ${baseImage} OR EXISTS (SELECT 1 FROM image i WHERE i.tag = d.image AND i.status = 'READY')
     ), ws AS (
       INSERT INTO workspace (id, user_id, project_name, image, status)
-      SELECT d.workspace_id, d.user_id, d.project_name, d.image, 'CREATING' FROM data d JOIN op USING (operation_id)
+      SELECT ok.workspace_id, ok.user_id, ok.project_name, ok.image, 'CREATING' FROM ok
       RETURNING id
     ), jb AS (
       INSERT INTO job (id, type, status, step, user_id, workspace_id, operation_id)
-      SELECT d.job_id, 'WORKSPACE_CREATE', 'SCHEDULED', 'queued', d.user_id, d.workspace_id, d.operation_id
-      FROM data d JOIN op USING (operation_id)
+      SELECT ok.job_id, 'WORKSPACE_CREATE', 'SCHEDULED', 'queued', ok.user_id, ok.workspace_id, ok.operation_id FROM ok
       RETURNING id
     )
-    SELECT operation_id FROM op`;
-  return new Set(rows.map((r) => r.operation_id));
+    SELECT op.operation_id, EXISTS (SELECT 1 FROM ok WHERE ok.operation_id = op.operation_id) AS made FROM op`;
+  return {
+    claimed: new Set(rows.map((r) => r.operation_id)),
+    made: new Set(rows.filter((r) => r.made).map((r) => r.operation_id)),
+  };
 }
 
 /**

@@ -49,8 +49,43 @@ export const HostSetState = Type.Object({
   hostId: Uuid,
   state: Type.Union([Type.Literal("draining"), Type.Literal("active")]),
 });
+/** A CI token (the token itself is derived from the operation id, like a user's). */
+export const TokenCreate = Type.Object({
+  type: Type.Literal("token.create"),
+  tokenId: Uuid,
+  kind: Type.Literal("ci"),
+  name: Type.String(),
+  tokenHash: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+});
+/** A build of one commit; its ids derive from repository + commit (domain/images.ts). */
+export const ImageBuild = Type.Object({
+  type: Type.Literal("image.build"),
+  imageId: Uuid,
+  jobId: Uuid,
+  repository: Type.String(),
+  commitSha: Type.String(),
+  ref: Type.Union([Type.String(), Type.Null()]),
+  dockerfile: Type.String(),
+  files: Type.Record(Type.String(), Type.String()),
+});
+export const ScheduleCreate = Type.Object({
+  type: Type.Literal("schedule.create"),
+  scheduleId: Uuid,
+  repository: Type.String(),
+  ref: Type.String(),
+  cron: Type.String(),
+  timezone: Type.String(),
+});
+export const ScheduleDelete = Type.Object({
+  type: Type.Literal("schedule.delete"),
+  scheduleId: Uuid,
+});
 export const Command = Type.Union([
   UserCreate,
+  TokenCreate,
+  ImageBuild,
+  ScheduleCreate,
+  ScheduleDelete,
   WorkspaceCreate,
   WorkspaceDelete,
   JobCancel,
@@ -97,6 +132,13 @@ export function entityOf(command: Command): { entity: Entity; table: string; id:
     case "host.register":
     case "host.set_state":
       return { entity: "hosts", table: "hosts", id: command.hostId };
+    case "token.create":
+      return { entity: "users", table: "api_token", id: command.tokenId };
+    case "image.build":
+      return { entity: "images", table: "image", id: command.imageId };
+    case "schedule.create":
+    case "schedule.delete":
+      return { entity: "images", table: "schedule", id: command.scheduleId };
   }
 }
 
@@ -106,6 +148,11 @@ export function entityOf(command: Command): { entity: Entity; table: string; id:
  */
 export function userToken(secret: string, operationId: string): string {
   return `a4c_${createHmac("sha256", secret).update(`user-token\n${operationId}`).digest("base64url")}`;
+}
+
+/** A CI token, derived like a user's token but under its own label. */
+export function ciToken(secret: string, operationId: string): string {
+  return `a4c_ci_${createHmac("sha256", secret).update(`ci-token\n${operationId}`).digest("base64url")}`;
 }
 
 export function tokenHash(token: string): string {
@@ -128,5 +175,12 @@ export function acceptedBody(envelope: Envelope, tokenSecret: string): Record<st
     case "host.register":
     case "host.set_state":
       return { ...base, hostId: c.hostId };
+    case "token.create":
+      return { ...base, tokenId: c.tokenId, token: ciToken(tokenSecret, envelope.operationId) };
+    case "image.build":
+      return { ...base, imageId: c.imageId, jobId: c.jobId };
+    case "schedule.create":
+    case "schedule.delete":
+      return { ...base, scheduleId: c.scheduleId };
   }
 }

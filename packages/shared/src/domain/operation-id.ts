@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import { sha256Hex } from "./canonical.ts";
 
 /**
- * The aggregates a write can target. Each has its own subject space and its own consumer.
+ * The aggregates a write can target. Each has its own subject space and its own consumer:
+ * users (and tokens), workspaces (and their jobs), hosts, images (builds and schedules).
  */
-export const ENTITIES = ["users", "workspaces", "hosts"] as const;
+export const ENTITIES = ["users", "workspaces", "hosts", "images"] as const;
 export type Entity = (typeof ENTITIES)[number];
 
-const CODE: Record<Entity, string> = { users: "u", workspaces: "w", hosts: "h" };
-const ENTITY_BY_CODE: Record<string, Entity> = { u: "users", w: "workspaces", h: "hosts" };
+const CODE: Record<Entity, string> = { users: "u", workspaces: "w", hosts: "h", images: "i" };
+const ENTITY_BY_CODE: Record<string, Entity> = { u: "users", w: "workspaces", h: "hosts", i: "images" };
 
 /**
  * Scopes an Idempotency-Key to its principal. 96 bits of SHA-256: the stream subject that holds
@@ -37,7 +38,7 @@ export function formatOperationId(ref: OperationRef): string {
   return `op-${CODE[ref.entity]}-${ref.keyHash}-${ref.nonce}`;
 }
 
-const OPERATION_ID = /^op-([uwh])-([0-9a-f]{24})-([0-9a-f]{12})$/;
+const OPERATION_ID = /^op-([uwhi])-([0-9a-f]{24})-([0-9a-f]{12})$/;
 
 export function parseOperationId(id: string): OperationRef | null {
   const m = OPERATION_ID.exec(id);

@@ -27,12 +27,15 @@ export interface OperationRecord {
 
 /** Clients see entity types in the singular, whatever the table is called. */
 export function entityType(table: string): string {
-  return table === "users" ? "user" : table;
+  if (table === "users") return "user";
+  if (table === "api_token") return "token";
+  return table;
 }
 
 function entityLink(table: string, id: string): string | undefined {
   if (table === "users") return `/v1/users/${id}`;
   if (table === "workspace") return `/v1/workspaces/${id}`;
+  if (table === "image") return `/v1/images/${id}`;
   return undefined;
 }
 

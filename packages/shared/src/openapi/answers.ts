@@ -13,7 +13,8 @@ export type Api = { [K in keyof typeof ApiSchemas]: Static<(typeof ApiSchemas)[K
 /** What `GET /v1/jobs/events` says of a job that changed (an `event: job`'s data). */
 export interface JobChange {
   id: string;
-  userId: string;
+  /** null for an image build: it belongs to no user. */
+  userId: string | null;
   type: string;
   status: string;
   step: string | null;
@@ -24,7 +25,7 @@ export interface JobChange {
 export interface WritesDlqEntry {
   /** The DLQ stream's sequence, oldest first. */
   seq: number;
-  entity: "users" | "workspaces" | "hosts" | null;
+  entity: "users" | "workspaces" | "hosts" | "images" | null;
   /** `gave_up` (failed every delivery) or `unparsable` (no write envelope at all). */
   reason: string;
   detail: string | null;

@@ -25,7 +25,7 @@ const Problem = Type.Object(
 );
 
 const OperationId = Type.String({
-  pattern: "^op-[uwh]-[0-9a-f]{24}-[0-9a-f]{12}$",
+  pattern: "^op-[uwhi]-[0-9a-f]{24}-[0-9a-f]{12}$",
   description: "an operation id, as a 202 answer gave it",
 });
 
@@ -40,11 +40,23 @@ const AcceptedWorkspace = Type.Object(
 );
 const AcceptedJob = Type.Object({ ...pending, jobId: Id }, { description: "Accepted" });
 const AcceptedHost = Type.Object({ ...pending, hostId: Id }, { description: "Accepted" });
+const AcceptedToken = Type.Object(
+  { ...pending, tokenId: Id, token: Type.String({ description: "the CI token; shown only here" }) },
+  { description: "Accepted: the token works once the operation completes" },
+);
+const AcceptedBuild = Type.Object(
+  { ...pending, imageId: Id, jobId: Id },
+  { description: "Accepted: every request for one repository and commit answers the same build" },
+);
+const AcceptedSchedule = Type.Object({ ...pending, scheduleId: Id }, { description: "Accepted" });
 
 const OperationView = Type.Object({
   operationId: OperationId,
   status: oneOf(["pending", "completed", "failed"]),
-  entity: Type.Object({ type: Type.String({ description: "user, workspace or hosts" }), id: Type.String() }),
+  entity: Type.Object({
+    type: Type.String({ description: "user, workspace, job, hosts, token, image or schedule" }),
+    id: Type.String(),
+  }),
   job: Type.Optional(Type.Object({ id: Id, status: Type.String(), step: Nullable(Type.String()) })),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   links: Type.Record(Type.String(), Type.String(), { description: "self, and entity and job when known" }),
@@ -86,12 +98,13 @@ const WorkspacePage = Type.Object({ items: Type.Array(Workspace), cursor: Cursor
 const JobType = oneOf(["WORKSPACE_CREATE", "WORKSPACE_DELETE", "IMAGE_BUILD"]);
 const JobStatus = oneOf(JOB_STATUSES);
 
-/** What a job and its search document both say first. */
-const jobCore = { id: Id, type: JobType, status: JobStatus, step: Nullable(Type.String()), userId: Id };
+/** What a job and its search document both say first. An image build belongs to no user. */
+const jobCore = { id: Id, type: JobType, status: JobStatus, step: Nullable(Type.String()), userId: Nullable(Id) };
 
 const Job = Type.Object({
   ...jobCore,
   workspaceId: Nullable(Id),
+  imageId: Nullable(Id),
   operationId: Type.String(),
   attempts: Count,
   error: Nullable(Type.Object({ code: Type.String(), message: Nullable(Type.String()) })),
@@ -123,7 +136,8 @@ const JobHit = Type.Object({
   ownerEmail: Nullable(Type.String()),
   workspaceId: Nullable(Id),
   projectName: Nullable(Type.String()),
-  image: Nullable(Type.String()),
+  image: Nullable(Type.String({ description: "the workspace's image, or the tag an image build makes" })),
+  repository: Nullable(Type.String({ description: "the repository an image build builds" })),
   operationId: Nullable(Type.String()),
   hostId: Nullable(Id),
   hostName: Nullable(Type.String()),
@@ -179,8 +193,9 @@ const CleanupPage = Type.Object({
       id: Type.String({ pattern: "^[1-9][0-9]*$" }),
       hostId: Id,
       hostName: Type.String(),
-      containerId: Type.String(),
+      containerId: Nullable(Type.String({ description: "the container removed; null when an image was" })),
       workspaceId: Nullable(Id),
+      imageId: Nullable(Id),
       reason: Type.String(),
       action: oneOf(["removed", "would_remove", "failed"]),
       detail: Nullable(Type.String()),
@@ -188,6 +203,67 @@ const CleanupPage = Type.Object({
     }),
   ),
   cursor: Cursor,
+});
+
+const JobLog = Type.Object({
+  jobId: Id,
+  lines: Type.Array(
+    Type.Object({
+      id: Type.String({ pattern: "^[1-9][0-9]*$", description: "the line's id, increasing" }),
+      step: Type.String({ description: "the step that wrote it" }),
+      line: Type.String(),
+      at: Instant,
+    }),
+  ),
+  next: Nullable(
+    Type.String({
+      pattern: "^[1-9][0-9]*$",
+      description: "pass as ?after= for the next page; null when no more lines are written yet",
+    }),
+  ),
+});
+
+/** migrations/0011_images.sql: BUILDING until its build job ends, REMOVED once gone from every host. */
+const ImageStatus = oneOf(["BUILDING", "READY", "FAILED", "REMOVED"]);
+
+const Image = Type.Object({
+  id: Id,
+  repository: Type.String(),
+  commitSha: Type.String(),
+  ref: Nullable(Type.String({ description: "the branch or tag the build request named" })),
+  tag: Type.String({ description: "what a workspace names as its image" }),
+  status: ImageStatus,
+  digest: Nullable(Type.String({ description: "the image id Docker computed (sha256:…)" })),
+  sizeBytes: Nullable(Count),
+  hosts: Type.Array(
+    Type.Object(
+      { id: Id, name: Type.String(), how: oneOf(["built", "transferred"]) },
+      { description: "a host that holds it" },
+    ),
+  ),
+  jobId: Id,
+  scheduleId: Nullable(Id),
+  createdAt: Instant,
+  builtAt: Nullable(Instant),
+});
+const ImagePage = Type.Object({ items: Type.Array(Image), cursor: Cursor });
+
+const Schedules = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Id,
+      repository: Type.String(),
+      ref: Type.String(),
+      cron: Type.String(),
+      timezone: Type.String(),
+      lastTickAt: Instant,
+      lastOutcome: Nullable(Type.String()),
+      createdAt: Instant,
+      recentTicks: Type.Array(Type.Object({ tickAt: Instant, imageId: Nullable(Id), outcome: Type.String() }), {
+        description: "the latest ticks (at most 5), newest first",
+      }),
+    }),
+  ),
 });
 
 const Health = Type.Object({ status: Type.Literal("ok") });
@@ -203,13 +279,20 @@ export const ApiSchemas = {
   AcceptedWorkspace,
   AcceptedJob,
   AcceptedHost,
+  AcceptedToken,
+  AcceptedBuild,
+  AcceptedSchedule,
   OperationView,
   User,
   Me,
   Workspace,
   WorkspacePage,
   Job,
+  JobLog,
   JobSearchAnswer,
+  Image,
+  ImagePage,
+  Schedules,
   Host,
   Hosts,
   CleanupPage,

@@ -19,12 +19,16 @@ export interface JobDocument {
   type: JobType;
   status: JobStatus;
   step: string | null;
-  userId: string;
+  /** null for an image build: it belongs to no user. */
+  userId: string | null;
   ownerName: string | null;
   ownerEmail: string | null;
   workspaceId: string | null;
   projectName: string | null;
+  /** The image the workspace runs, or the tag an image build makes. */
   image: string | null;
+  /** The repository an image build builds; null for other jobs. */
+  repository: string | null;
   operationId: string | null;
   hostId: string | null;
   hostName: string | null;
@@ -62,6 +66,8 @@ export const JOBS_MAPPINGS = {
     // Exact value for filters and facets; the text subfield for words inside names ("backend").
     projectName: { type: "keyword", ignore_above: 256, fields: { text: { type: "text", analyzer: "standard" } } },
     image: keyword,
+    // Added after version 1 was built: ensureJobsIndex adds it to a live index in place (additive).
+    repository: keyword,
     operationId: keyword,
     hostId: keyword,
     hostName: caseless,
