@@ -16,6 +16,7 @@ import {
   SMALL_DOCKERFILE,
   settledImage,
 } from "../helpers/images.ts";
+import { freePort } from "../helpers/ports.ts";
 import { createUser, expectEnd, type ProvisionStack, startProvisionStack } from "../helpers/provision.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -25,7 +26,9 @@ let ci: string;
 const repo = `team/app-${randomSha().slice(0, 8)}`;
 
 beforeAll(async () => {
-  p = await startProvisionStack("images");
+  // The read-api's Elasticsearch is a closed port: job search answers from PostgreSQL (the
+  // Elasticsearch side of `type:image_build` and `repository:` is in read.test.ts).
+  p = await startProvisionStack("images", { env: { ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}` } });
   provisioner = await p.provisioner();
   await provisioner.start();
   ci = await createCiToken(p.stack);
@@ -134,7 +137,8 @@ describe("a build requested through the API", () => {
     expect(leftovers.filter((c) => !c.Labels["a4c.deployment"])).toEqual([]);
     // Searchable: the job search finds the failure by its output.
     await until("the failed build in the job search", async () => {
-      const s = await get(p.stack, `/v1/jobs?q=${encodeURIComponent(`type:image_build status:failed "${marker}"`)}`);
+      const q = `type:image_build status:failed repository:${repo} "${marker}"`;
+      const s = await get(p.stack, `/v1/jobs?q=${encodeURIComponent(q)}`);
       return s.status === 200 && (s.body.items as Array<{ id: string }>).some((j) => j.id === r.body.jobId);
     });
   }, 180_000);

@@ -54,6 +54,7 @@ describe("a workspace's life", () => {
     expect(job.hostName).toBe("host-3");
     expect(job.steps.map((s) => [s.name, s.status])).toEqual([
       ["place", "done"],
+      ["image_transfer", "skipped"],
       ["container_create", "done"],
       ["setup", "done"],
       ["ip_assign", "done"],
