@@ -148,7 +148,8 @@ async function main(): Promise<void> {
     for (const r of runtimes) r.ssh.close();
 
     say("A4C: POST /v1/images/builds → image READY (202, processor, provisioner claim, place, build, record)");
-    const provisioner = await stack.provisioner({ A4C_POLL_MS: "50" });
+    // Production timings for disk readings (the tests read every second: `docker system df` competes with builds).
+    const provisioner = await stack.provisioner({ A4C_POLL_MS: "50", A4C_DISK_REFRESH_MS: "15000" });
     await provisioner.start();
     const a4c: Row = { what: "A4C: request → image READY", ms: [] };
     const step: Row = { what: "A4C: its build step alone", ms: [] };
