@@ -95,7 +95,7 @@ describe("workspaces", () => {
     expect(out.operationId).toMatch(/^\S+$/);
     expect(out.workspaceId).toMatch(UUID);
     expect(out.workspaceId).toBe(out.workspace.id);
-    expect(out.job.steps).toHaveLength(5);
+    expect(out.job.steps).toHaveLength(6); // image_transfer among them (skipped: the base image)
     created = { workspaceId: out.workspaceId, jobId: out.jobId, operationId: out.operationId };
   }, 120_000);
 

@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { createUser, post, settle } from "../helpers/client.ts";
 import { type ClientStack, startClientStack } from "../helpers/clients.ts";
+import { buildBody, requestBuild, settledImage } from "../helpers/images.ts";
 import { cure, poison } from "../helpers/poison.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -126,7 +127,14 @@ describe("dashboard in a browser", () => {
   }, 150_000);
 
   test("filtering status:failed shows the failed job and the facet counts", async () => {
-    const { jobId } = await createThroughApi("broken", "a4c/no-such-image:1");
+    // An image that builds but breaks a workspace: no shell, so the setup step cannot run.
+    const broken = await requestBuild(cs.p.stack, {
+      ...buildBody("dash/broken", {}),
+      dockerfile: "FROM a4c/base:latest\nRUN rm /bin/sh",
+    });
+    const image = await settledImage(sql(), broken.body.imageId as string);
+    expect(image.status).toBe("READY");
+    const { jobId } = await createThroughApi("broken", image.tag);
     failedJob = jobId;
     await indexed(jobId, "FAILED");
     await page.goto(`${cs.url}/#/jobs`);
@@ -165,8 +173,9 @@ describe("dashboard in a browser", () => {
   test("a failed job's detail shows its steps and the error", async () => {
     await page.goto(`${cs.url}/#/jobs?q=status:failed`);
     await page.click(`[data-job='${failedJob}']`);
-    await expect(page.locator("[data-testid=job-error]").textContent()).resolves.toContain("No such image");
-    await expect(page.locator("[data-step=container_create]").textContent()).resolves.toContain("failed");
+    await expect(page.locator("[data-testid=job-error]").textContent()).resolves.toContain("setup failed");
+    await expect(page.locator("[data-step=setup]").textContent()).resolves.toContain("failed");
+    await expect(page.locator("[data-step=container_create]").textContent()).resolves.toContain("done");
     await expect(page.locator("[data-step=place]").textContent()).resolves.toContain("done");
     await screenshot(page, "job-failed");
   }, 60_000);

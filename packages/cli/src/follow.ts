@@ -19,7 +19,17 @@ export interface Followed {
 /** Drops in a row (without an event in between) before we give up on the stream. */
 const MAX_DROPS = 10;
 
-export async function follow(client: ApiClient, operationId: string, progress: Progress): Promise<Followed> {
+export interface FollowOptions {
+  /** Run before each read of the job (a build's log is printed up to now, before the step that wrote it). */
+  beforeJobRead?: () => Promise<void>;
+}
+
+export async function follow(
+  client: ApiClient,
+  operationId: string,
+  progress: Progress,
+  options: FollowOptions = {},
+): Promise<Followed> {
   const stop = new AbortController();
   const onInterrupt = () => {
     // Synchronously: the spinner's own handler exits the process right after ours.
@@ -31,7 +41,7 @@ export async function follow(client: ApiClient, operationId: string, progress: P
   };
   process.on("SIGINT", onInterrupt);
   try {
-    return await followUntilSettled(client, operationId, progress, stop.signal);
+    return await followUntilSettled(client, operationId, progress, stop.signal, options);
   } finally {
     process.off("SIGINT", onInterrupt);
     progress.close();
@@ -43,11 +53,13 @@ async function followUntilSettled(
   operationId: string,
   progress: Progress,
   signal: AbortSignal,
+  options: FollowOptions,
 ): Promise<Followed> {
   const steps = new StepTracker();
   let last: OperationView | null = null;
   let jobSeen = "";
   const readJob = async (id: string): Promise<Job> => {
+    await options.beforeJobRead?.();
     const job = await client.get<Job>(`/v1/jobs/${id}`);
     for (const e of steps.update(job.steps)) progress.step(e);
     return job;

@@ -6,9 +6,12 @@
 import { Command, CommanderError } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { registerAdmin } from "./commands/admin.ts";
+import { registerImages } from "./commands/images.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerOp } from "./commands/operation.ts";
+import { registerSchedules } from "./commands/schedules.ts";
 import { registerSession } from "./commands/session.ts";
+import { registerTokens } from "./commands/tokens.ts";
 import { registerUsers } from "./commands/users.ts";
 import { registerWs } from "./commands/ws.ts";
 import { CliError, EXIT, ProblemError } from "./errors.ts";
@@ -16,7 +19,7 @@ import { colorsFor } from "./render.ts";
 
 function program(): Command {
   const p = new Command("a4c")
-    .description("A4C from the command line: workspaces, jobs and operations, through the front door")
+    .description("A4C from the command line: workspaces, images, jobs and operations, through the front door")
     .version(pkg.version, "-V, --version")
     .option("--json", "print the result as JSON (for scripts); errors as JSON on stderr")
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
@@ -30,6 +33,7 @@ Quick start:
   a4c ws create backend-api --wait
   a4c jobs status:completed
   a4c jobs show <jobId>
+  a4c images ls
 
 Environment: A4C_URL and A4C_TOKEN override the stored login; NO_COLOR turns colours off;
 A4C_DEBUG=1 logs each HTTP attempt (with its Idempotency-Key) on stderr.
@@ -40,10 +44,13 @@ of retries · 130 stopped waiting with Ctrl-C (the work goes on).`,
   );
   registerSession(p);
   registerWs(p);
+  registerImages(p);
   registerJobs(p);
   registerOp(p);
   registerAdmin(p);
   registerUsers(p);
+  registerTokens(p);
+  registerSchedules(p);
   return p;
 }
 

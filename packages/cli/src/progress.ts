@@ -12,6 +12,8 @@ export interface Progress {
   operation(v: OperationView): void;
   job(job: { id: string; status: string }): void;
   step(e: StepEvent): void;
+  /** A line of output that goes between the steps (a build's log), not over the spinner. */
+  note(text: string): void;
   /** Stops any spinner and leaves the terminal as it was. */
   close(): void;
 }
@@ -19,7 +21,7 @@ export interface Progress {
 type Write = (text: string) => void;
 
 export function silentProgress(): Progress {
-  return { operation() {}, job() {}, step() {}, close() {} };
+  return { operation() {}, job() {}, step() {}, note() {}, close() {} };
 }
 
 export function plainProgress(write: Write, c: Colors): Progress {
@@ -34,6 +36,9 @@ export function plainProgress(write: Write, c: Colors): Progress {
     },
     step(e) {
       if (e.kind === "finished") write(stepLine(c, e.step, false));
+    },
+    note(text) {
+      write(text);
     },
     close() {},
   };
@@ -96,6 +101,9 @@ export function ttyProgress(stream: NodeJS.WriteStream, c: Colors): Progress {
         // Until the next step shows up, the spinner says only that the job goes on.
         if (label === e.step.name) show(c.dim("…"), Date.now());
       }
+    },
+    note(text) {
+      line(text);
     },
     close() {
       clearInterval(ticker);

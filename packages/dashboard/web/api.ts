@@ -136,6 +136,11 @@ export type SearchAnswer = Api["JobSearchAnswer"];
 export type JobView = Api["Job"];
 export type Workspace = Api["Workspace"];
 export type Host = Api["Host"];
+export type Image = Api["Image"];
+export type ImagePage = Api["ImagePage"];
+export type JobLog = Api["JobLog"];
+export type LogLine = JobLog["lines"][number];
+export type Schedule = Api["Schedules"]["items"][number];
 export type { Api, SearchDlqPage, WritesDlqPage, WritesReplayReport } from "@a4c/shared/answers";
 
 export const FINAL_JOB = new Set(["COMPLETED", "FAILED", "CANCELED"]);

@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { FINAL_JOB, get, type JobChange, type JobDoc, type JobView, listen, type SearchAnswer, write } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Badge, duration, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
+import { Badge, ErrorBanner, Panel, Steps, short, Table, useLoad, when } from "./ui.tsx";
 
 /** Adds `field:value` to the query, or takes it away when it is there. */
 export function toggleTerm(q: string, field: string, value: string): string {
@@ -250,8 +250,19 @@ export function JobDetail({ id }: { id: string }) {
             }
           >
             <dl class="kv">
-              <dt>Workspace</dt>
-              <dd class="mono">{job.workspaceId ?? "—"}</dd>
+              {job.imageId ? (
+                <>
+                  <dt>Image</dt>
+                  <dd class="mono">
+                    <a href={`#/images/${job.imageId}`}>{job.imageId}</a>
+                  </dd>
+                </>
+              ) : (
+                <>
+                  <dt>Workspace</dt>
+                  <dd class="mono">{job.workspaceId ?? "—"}</dd>
+                </>
+              )}
               <dt>Host</dt>
               <dd>{job.hostName ?? "—"}</dd>
               <dt>Attempts</dt>
@@ -277,19 +288,7 @@ export function JobDetail({ id }: { id: string }) {
             </dl>
           </Panel>
           <Panel title="Steps">
-            <ol class="steps">
-              {job.steps.map((s) => (
-                <li key={s.name} data-step={s.name}>
-                  <span class={`dot ${s.status}`} />
-                  <span class="mono">{s.name}</span>
-                  <span>
-                    {s.status} <span class="muted">{duration(s.startedAt, s.finishedAt)}</span>
-                  </span>
-                  <span class="muted">{s.message ?? ""}</span>
-                </li>
-              ))}
-              {job.steps.length === 0 && <li class="muted">No step has started yet.</li>}
-            </ol>
+            <Steps steps={job.steps} />
           </Panel>
         </>
       )}

@@ -1,8 +1,9 @@
-/** The A4C dashboard: sign in with a token, then jobs, workspaces and (for admins) the operators' screens. */
+/** The A4C dashboard: sign in with a token, then jobs, workspaces, images and (for admins) the operators' screens. */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { CleanupScreen, DlqPage, HostsPage } from "./admin.tsx";
 import { ApiError, get, getToken, type Me, setToken } from "./api.ts";
+import { ImageDetail, ImagesPage } from "./images.tsx";
 import { JobDetail, JobsPage } from "./jobs.tsx";
 import { navigate, useRoute } from "./router.ts";
 import { ErrorBanner } from "./ui.tsx";
@@ -49,6 +50,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
 const USER_TABS = [
   ["jobs", "Jobs"],
   ["workspaces", "Workspaces"],
+  ["images", "Images"],
 ] as const;
 const ADMIN_TABS = [
   ["hosts", "Hosts"],
@@ -98,6 +100,8 @@ function App() {
         {/* Keyed by the query: a new search starts on its first page, with no cursor of the last. */}
         {page === "jobs" && !id && <JobsPage key={route.query.toString()} query={route.query} />}
         {page === "workspaces" && <WorkspacesPage me={me} />}
+        {page === "images" && id && <ImageDetail id={id} />}
+        {page === "images" && !id && <ImagesPage key={route.query.toString()} me={me} query={route.query} />}
         {me.kind === "admin" && page === "hosts" && <HostsPage />}
         {me.kind === "admin" && page === "dlq" && <DlqPage />}
         {me.kind === "admin" && page === "cleanup" && <CleanupScreen />}

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "./api.ts";
+import { ApiError, type JobView } from "./api.ts";
 
 export function Badge({ value }: { value: string }) {
   return <span class={`badge ${value}`}>{value.replace(/_/g, " ").toLowerCase()}</span>;
@@ -128,5 +128,24 @@ export function Table({
         )}
       </tbody>
     </table>
+  );
+}
+
+/** A job's steps, each with its status, duration and what it did. */
+export function Steps({ steps }: { steps: JobView["steps"] }) {
+  return (
+    <ol class="steps">
+      {steps.map((s) => (
+        <li key={s.name} data-step={s.name}>
+          <span class={`dot ${s.status}`} />
+          <span class="mono">{s.name}</span>
+          <span>
+            {s.status} <span class="muted">{duration(s.startedAt, s.finishedAt)}</span>
+          </span>
+          <span class="muted">{s.message ?? ""}</span>
+        </li>
+      ))}
+      {steps.length === 0 && <li class="muted">No step has started yet.</li>}
+    </ol>
   );
 }
