@@ -8,14 +8,14 @@
  * Knobs: BENCH_BUILDS (default 8 of each kind). Every image it makes is removed.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LOCAL } from "../infra/lib/paths.ts";
 import { run } from "../infra/lib/shell.ts";
-import { DockerRuntime, SshConnection } from "../packages/provisioner/src/index.ts";
 import { buildContext } from "../packages/provisioner/src/jobs/build-steps.ts";
 import { buildBody, requestBuild, settledImage } from "../test/helpers/images.ts";
 import { type ProvisionStack, startProvisionStack } from "../test/helpers/provision.ts";
+import { directRuntime } from "./lib/hosts.ts";
 import { fmt, percentiles, say } from "./lib/stats.ts";
 
 const N = Number(process.env.BENCH_BUILDS ?? 8);
@@ -88,23 +88,7 @@ async function main(): Promise<void> {
     rows.push(limit);
 
     say("dockerode over the provisioner's pooled SSH connection: the same build, tar context, no database");
-    const key = readFileSync(join(LOCAL, "ssh", "id_ed25519"));
-    const runtimes = [h1, h2].map((h) => {
-      const c = h.connection();
-      return new DockerRuntime(
-        new SshConnection({
-          name: c.name,
-          host: c.host,
-          port: c.port,
-          username: c.username,
-          privateKey: key,
-          hostKey: c.hostKey,
-          connectTimeoutMs: 5_000,
-        }),
-        60_000,
-        600_000,
-      );
-    }) as [DockerRuntime, DockerRuntime];
+    const runtimes = [directRuntime(h1), directRuntime(h2)] as const;
     const direct: Row = { what: "dockerode build over SSH (no A4C around it)", ms: [] };
     const tags: string[] = [];
     for (let i = 0; i < N; i++) {

@@ -1,16 +1,4 @@
-/**
- * `npm run bench:provision`: workspaces per minute to RUNNING and create latency through A4C, on
- * the launcher's three hosts, beside the limit measured in the same run: the same container
- * create + start + exec done straight with dockerode over the same pooled SSH connection (no
- * database, no steps), and beside dockerode's own SSH transport (a new SSH connection per call).
- *
- * Knobs: BENCH_WORKSPACES (default 30, created all at once), BENCH_CONCURRENCY (provisioner jobs at
- * once, default 6), BENCH_LIMIT_MS (default 10 min). Every container it makes is removed.
- */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { LOCAL } from "../infra/lib/paths.ts";
-import { DockerRuntime, SshConnection } from "../packages/provisioner/src/index.ts";
+import type { DockerRuntime } from "../packages/provisioner/src/index.ts";
 import type { createRemoteDocker } from "../packages/shared/src/hosts/remote-docker.ts";
 import {
   createUser,
@@ -20,6 +8,7 @@ import {
   startProvisionStack,
 } from "../test/helpers/provision.ts";
 import { runBounded } from "./lib/bounded.ts";
+import { directRuntime } from "./lib/hosts.ts";
 import { type Percentiles, percentiles, say } from "./lib/stats.ts";
 
 const N = Number(process.env.BENCH_WORKSPACES ?? 30);
@@ -124,20 +113,7 @@ await runBounded(
     say(`starting a stack of our own on the launcher's hosts (${N} workspaces, ${CONCURRENCY} jobs at once)`);
     p = await startProvisionStack("benchprov");
     const stack = p;
-    const key = readFileSync(join(LOCAL, "ssh", "id_ed25519"));
-    const runtimes = stack.hosts.map((h) => {
-      const c = h.connection();
-      const ssh = new SshConnection({
-        name: c.name,
-        host: c.host,
-        port: c.port,
-        username: c.username,
-        privateKey: key,
-        hostKey: c.hostKey,
-        connectTimeoutMs: 5_000,
-      });
-      return new DockerRuntime(ssh, 60_000);
-    });
+    const runtimes = stack.hosts.map((h) => directRuntime(h));
     const fresh = Object.values(stack.docker);
 
     say("limit: create + start + exec straight over the pooled SSH connection");

@@ -11,6 +11,7 @@ import { deleteTopics } from "../../infra/components/kafka.ts";
 import { PostgresServer } from "../../infra/components/postgres.ts";
 import { ServiceProcess } from "../../infra/components/service.ts";
 import { LOCAL, PORTS, ROOT } from "../../infra/lib/paths.ts";
+import type { DlqEntry } from "../../packages/ci-consumer/src/dlq.ts";
 import { type OpsTarget, operator } from "./ops.ts";
 import { freePort } from "./ports.ts";
 import { startStack, type TestStack } from "./stack.ts";
@@ -34,17 +35,8 @@ export interface CiEnv {
   stop(): Promise<void>;
 }
 
-export interface DlqItem {
-  partition: number;
-  offset: string;
-  code: string | null;
-  reason: string | null;
-  status: number | null;
-  source: { topic: string | null; partition: number | null; offset: string | null };
-  key: string | null;
-  preview: string;
-  replayable: boolean;
-}
+/** A listed DLQ entry, as the ci-consumer answers it. */
+export type DlqItem = DlqEntry;
 
 /** GET /dlq on a ci-consumer as the admin. */
 export async function dlqItems(svc: OpsTarget): Promise<DlqItem[]> {

@@ -8,10 +8,10 @@
  * the committed offset of a group that never runs as a member (`<group>.dlq-replay`).
  */
 import { randomBytes } from "node:crypto";
-import type { Logger } from "@a4c/shared";
+import { endOffsets, groupStartOffsets, type Logger, type Offsets, setGroupOffsets, withAdmin } from "@a4c/shared";
 import type { Kafka, KafkaMessage, Producer } from "kafkajs";
 import { type DeadLetter, DLQ_HEADER, deadLetterHeaders, headerText, isReplayable } from "./decide.ts";
-import { type CiTopics, endOffsets, groupStartOffsets, type Offsets, setGroupOffsets, withAdmin } from "./topics.ts";
+import type { CiTopics } from "./topics.ts";
 
 export interface DlqEntry {
   partition: number;

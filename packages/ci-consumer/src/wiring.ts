@@ -2,12 +2,12 @@
  * What main.ts and cli.ts both need, from one typed config: the logger and metrics, Kafka (with
  * the builds topic and its DLQ ensured), a producer for the DLQ, the gateway client and the DLQ.
  */
-import { createLogger } from "@a4c/shared";
+import { createKafka, createLogger } from "@a4c/shared";
 import { DeadLetters } from "./dlq.ts";
 import { brokersOf, type CiConsumerEnv, gatewayTokenOf } from "./env.ts";
 import { GatewayClient } from "./gateway.ts";
 import { ciConsumerMetrics } from "./metrics.ts";
-import { ciTopics, createKafka, ensureTopics } from "./topics.ts";
+import { ciTopics, ensureTopics } from "./topics.ts";
 
 export async function wire(env: CiConsumerEnv, clientId: string) {
   const log = createLogger(clientId, env.A4C_LOG_LEVEL);

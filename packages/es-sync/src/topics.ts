@@ -2,10 +2,20 @@
  * es-sync's Kafka topics: the CDC topic it consumes (Debezium B creates it), and the retry and DLQ
  * topics it owns, created idempotently with explicit settings.
  */
-import { ensureTopics as ensureTopicsWith, type TopicSpec } from "@a4c/shared";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import {
+  createKafka,
+  endOffsets as endOffsetsOf,
+  ensureTopics as ensureTopicsWith,
+  groupStartOffsets as groupStartOffsetsOf,
+  type Offsets,
+  setGroupOffsets as setGroupOffsetsOf,
+  type TopicSpec,
+  withAdmin,
+} from "@a4c/shared";
+import type { Kafka } from "kafkajs";
 
-export type { TopicSpec };
+export type { Offsets, TopicSpec };
+export { createKafka };
 
 export interface SyncTopics {
   source: string;
@@ -41,59 +51,24 @@ export function ownedTopicSpecs(t: SyncTopics): TopicSpec[] {
   ];
 }
 
-export function createKafka(brokers: string[], clientId: string): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR, connectionTimeout: 3_000, retry: { retries: 5 } });
-}
-
-async function withAdmin<T>(kafka: Kafka, fn: (a: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Creates missing topics (never alters existing ones); concurrent starters may race harmlessly. */
 export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
   await withAdmin(kafka, (a) => ensureTopicsWith(a, topics));
 }
 
-export type Offsets = Map<number, bigint>;
-
 /** The next offset to be written in each partition of `topic` (its high watermarks). */
 export function endOffsets(kafka: Kafka, topic: string): Promise<Offsets> {
-  return withAdmin(kafka, async (a) => {
-    const offsets = await a.fetchTopicOffsets(topic);
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  });
+  return withAdmin(kafka, (a) => endOffsetsOf(a, topic));
 }
 
 /** Where `groupId` would resume in each partition: its committed offset, else the oldest kept one. */
 export function groupStartOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Offsets> {
-  return withAdmin(kafka, async (a) => {
-    const low = new Map((await a.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
-    const [committed] = await a.fetchOffsets({ groupId, topics: [topic] });
-    const out: Offsets = new Map();
-    for (const [partition, lowOffset] of low) {
-      const c = committed?.partitions.find((p) => p.partition === partition)?.offset;
-      const at = c !== undefined && c !== "-1" ? BigInt(c) : lowOffset;
-      out.set(partition, at > lowOffset ? at : lowOffset);
-    }
-    return out;
-  });
+  return withAdmin(kafka, (a) => groupStartOffsetsOf(a, groupId, topic));
 }
 
 /** Stores offsets for a group that has no live members (DLQ replay bookmark, catch-up start). */
 export function setGroupOffsets(kafka: Kafka, groupId: string, topic: string, offsets: Offsets): Promise<void> {
-  return withAdmin(kafka, (a) =>
-    a.setOffsets({
-      groupId,
-      topic,
-      partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
-    }),
-  );
+  return withAdmin(kafka, (a) => setGroupOffsetsOf(a, groupId, topic, offsets));
 }
 
 export function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {

@@ -53,6 +53,26 @@ export async function waitFor(ctx: Context, operationId: string): Promise<{ foll
   return { followed, code: outcomeCode(followed.view, followed.job) };
 }
 
+/**
+ * POSTs a write that is applied in milliseconds and waits for it, so a refusal is the command's
+ * exit code. With --json the accepted answer and its outcome are printed here. `done` is the exit
+ * code when the command has nothing more to print (--json, or the operation failed), else null.
+ */
+export async function postAndWait<A extends { operationId: string }>(
+  ctx: Context,
+  path: string,
+  key: string,
+  body: unknown,
+): Promise<{ accepted: A; done: ExitCode | null }> {
+  const accepted = await ctx.client.post<A>(path, key, body);
+  const { followed, code } = await waitFor(ctx, accepted.operationId);
+  if (ctx.json) {
+    ctx.printJson({ ...accepted, ...followedJson(followed) });
+    return { accepted, done: code };
+  }
+  return { accepted, done: code === EXIT.ok ? null : code };
+}
+
 /** The --json form of a followed operation: its status, `job` being the job's full record. */
 export function followedJson(f: Followed): Record<string, unknown> {
   return { ...f.view, job: f.job ?? f.view.job ?? null };

@@ -6,7 +6,7 @@ import { EXIT } from "../errors.ts";
 import { ago, type Colors, fields, table } from "../render.ts";
 import { newIdempotencyKey } from "../retry.ts";
 import { action, KEY_OPTION } from "./common.ts";
-import { followedJson, waitFor } from "./operation.ts";
+import { followedJson, postAndWait, waitFor } from "./operation.ts";
 
 export function schedulesTable(c: Colors, items: Schedule[]): string {
   return table(
@@ -34,14 +34,9 @@ async function create(
 ) {
   const key = o.idempotencyKey ?? newIdempotencyKey();
   const body = { repository, ref, cron, ...(o.timezone ? { timezone: o.timezone } : {}) };
-  const a = await ctx.client.post<AcceptedSchedule>("/v1/schedules", key, body);
   // A schedule is applied in milliseconds: wait, so a refusal is this command's exit code.
-  const { followed, code } = await waitFor(ctx, a.operationId);
-  if (ctx.json) {
-    ctx.printJson({ ...a, ...followedJson(followed) });
-    return code;
-  }
-  if (code !== EXIT.ok) return code;
+  const { accepted: a, done } = await postAndWait<AcceptedSchedule>(ctx, "/v1/schedules", key, body);
+  if (done !== null) return done;
   ctx.print(
     fields(ctx.c, [
       ["schedule", a.scheduleId],

@@ -6,18 +6,13 @@ import { EXIT } from "../errors.ts";
 import { fields } from "../render.ts";
 import { newIdempotencyKey } from "../retry.ts";
 import { action, KEY_OPTION } from "./common.ts";
-import { followedJson, waitFor } from "./operation.ts";
+import { postAndWait } from "./operation.ts";
 
 async function create(ctx: Context, o: { name: string; idempotencyKey?: string }) {
   const key = o.idempotencyKey ?? newIdempotencyKey();
-  const a = await ctx.client.post<AcceptedToken>("/v1/tokens", key, { kind: "ci", name: o.name });
   // The token works once the operation is applied: always wait for that (it takes milliseconds).
-  const { followed, code } = await waitFor(ctx, a.operationId);
-  if (ctx.json) {
-    ctx.printJson({ ...a, ...followedJson(followed) });
-    return code;
-  }
-  if (code !== EXIT.ok) return code;
+  const { accepted: a, done } = await postAndWait<AcceptedToken>(ctx, "/v1/tokens", key, { kind: "ci", name: o.name });
+  if (done !== null) return done;
   ctx.print(
     fields(ctx.c, [
       ["token id", a.tokenId],

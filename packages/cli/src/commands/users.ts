@@ -6,18 +6,13 @@ import { EXIT } from "../errors.ts";
 import { fields } from "../render.ts";
 import { newIdempotencyKey } from "../retry.ts";
 import { action, KEY_OPTION } from "./common.ts";
-import { followedJson, waitFor } from "./operation.ts";
+import { postAndWait } from "./operation.ts";
 
 async function create(ctx: Context, name: string, email: string, o: { idempotencyKey?: string }) {
   const key = o.idempotencyKey ?? newIdempotencyKey();
-  const a = await ctx.client.post<AcceptedUser>("/v1/users", key, { name, email });
   // The token works once the user exists: always wait for that (it takes milliseconds).
-  const { followed, code } = await waitFor(ctx, a.operationId);
-  if (ctx.json) {
-    ctx.printJson({ ...a, ...followedJson(followed) });
-    return code;
-  }
-  if (code !== EXIT.ok) return code;
+  const { accepted: a, done } = await postAndWait<AcceptedUser>(ctx, "/v1/users", key, { name, email });
+  if (done !== null) return done;
   ctx.print(
     fields(ctx.c, [
       ["user", a.userId],

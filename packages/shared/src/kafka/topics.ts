@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from "kafkajs";
+import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 
 /** A topic created by the project, with explicit settings (topic auto-creation is off). */
 export interface TopicSpec {
@@ -42,4 +42,51 @@ export async function ensureTopics(
     return have < t.partitions ? [{ topic: t.name, count: t.partitions }] : [];
   });
   if (grow.length) await admin.createPartitions({ topicPartitions: grow, validateOnly: false });
+}
+
+/** A client with the settings every service of ours uses. */
+export function createKafka(brokers: string[], clientId: string): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR, connectionTimeout: 3_000, retry: { retries: 5 } });
+}
+
+/** Runs `fn` with a connected admin client, disconnected afterwards whatever happens. */
+export async function withAdmin<T>(kafka: Kafka, fn: (a: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Partition → offset. */
+export type Offsets = Map<number, bigint>;
+
+/** The next offset to be written in each partition of `topic` (its high watermarks). */
+export async function endOffsets(admin: Admin, topic: string): Promise<Offsets> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+}
+
+/** Where `groupId` would resume in each partition: its committed offset, else the oldest kept one. */
+export async function groupStartOffsets(admin: Admin, groupId: string, topic: string): Promise<Offsets> {
+  const low = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const out: Offsets = new Map();
+  for (const [partition, lowOffset] of low) {
+    const c = committed?.partitions.find((p) => p.partition === partition)?.offset;
+    const at = c !== undefined && c !== "-1" ? BigInt(c) : lowOffset;
+    out.set(partition, at > lowOffset ? at : lowOffset);
+  }
+  return out;
+}
+
+/** Stores offsets for a group that has no live members (a DLQ replay bookmark, a range reader's start). */
+export async function setGroupOffsets(admin: Admin, groupId: string, topic: string, offsets: Offsets): Promise<void> {
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+  });
 }
