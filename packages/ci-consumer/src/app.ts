@@ -3,7 +3,7 @@
  * metrics token), and the DLQ for operators (admin token): GET /dlq lists the entries not replayed
  * yet, POST /dlq/replay publishes the refused ones to the builds topic again.
  */
-import { type Logger, problems, type ReadyCheck, type Registry, requireOperator, serviceApp } from "@a4c/shared";
+import { type Logger, pageLimit, type ReadyCheck, type Registry, requireOperator, serviceApp } from "@a4c/shared";
 import type { BuildConsumer } from "./consumer.ts";
 import type { DeadLetters } from "./dlq.ts";
 import type { GatewayClient } from "./gateway.ts";
@@ -20,15 +20,7 @@ export interface OpsDeps {
   metricsToken?: string | undefined;
 }
 
-const DLQ_PAGE_DEFAULT = 100;
-const DLQ_PAGE_MAX = 1_000;
-
-function dlqLimit(raw: string | null): number {
-  if (raw === null || raw === "") return DLQ_PAGE_DEFAULT;
-  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= DLQ_PAGE_MAX)) throw problems.badRequest(`limit must be an integer from 1 to ${DLQ_PAGE_MAX}`);
-  return n;
-}
+const dlqLimit = (raw: string | null) => pageLimit(raw, { default: 100, max: 1_000 });
 
 export function opsApp(d: OpsDeps) {
   // Ready: Kafka answers and this member is in its group, and the gateway answers.

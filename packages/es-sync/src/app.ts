@@ -3,7 +3,7 @@
  * token), and the operator actions, which reveal indexed data or change the index and so need the
  * admin token: GET /dlq, POST /dlq/replay, POST /reconcile, GET and POST /reindex.
  */
-import { parseInstant, postgresCheck, problems, requireOperator, serviceApp } from "@a4c/shared";
+import { pageLimit, parseInstant, postgresCheck, problems, requireOperator, serviceApp } from "@a4c/shared";
 import type { SearchDlqPage, SearchReplayReport } from "@a4c/shared/answers";
 import type { CdcConsumer } from "./cdc-consumer.ts";
 import type { ReindexRunner } from "./reindex.ts";
@@ -14,15 +14,7 @@ export interface OpsTokens {
   metricsToken?: string | undefined;
 }
 
-const DLQ_PAGE_DEFAULT = 100;
-const DLQ_PAGE_MAX = 1_000;
-
-function dlqLimit(raw: string | null): number {
-  if (raw === null || raw === "") return DLQ_PAGE_DEFAULT;
-  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= DLQ_PAGE_MAX)) throw problems.badRequest(`limit must be an integer from 1 to ${DLQ_PAGE_MAX}`);
-  return n;
-}
+const dlqLimit = (raw: string | null) => pageLimit(raw, { default: 100, max: 1_000 });
 
 /** The reconciler's window: both ends optional, on the calendar, `from` before `to`. */
 function reconcileWindow(params: URLSearchParams): { from?: Date; to?: Date } {

@@ -12,6 +12,7 @@ import {
   mayActFor,
   type OperationView,
   type Principal,
+  pageLimit,
   problems,
   REPOSITORY_PATTERN,
   type ReadyCheck,
@@ -56,12 +57,7 @@ function parseWait(raw: string | undefined, max: number): number {
   return Math.min(n, max);
 }
 
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 200) throw problems.badRequest("limit must be an integer from 1 to 200");
-  return n;
-}
+const parseLimit = (raw: string | undefined) => pageLimit(raw, { default: 50, max: 200 });
 
 /** `?ids=a,b,…`: at most 100 job ids; absent is every job the caller may see. */
 function parseIds(raw: string | null): Set<string> | null {
@@ -108,13 +104,7 @@ const LINE_ID = new RegExp(LINE_ID_PATTERN);
 function parseLogPage(params: URLSearchParams): { after: string; limit: number } {
   const after = params.get("after") || "0";
   if (!LINE_ID.test(after)) throw problems.badRequest("after must be a line id (an integer ≥ 0)");
-  const raw = params.get("limit");
-  if (raw === null || raw === "") return { after, limit: DEFAULT_LOG_LINES };
-  const limit = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LOG_LINES)) {
-    throw problems.badRequest(`limit must be an integer from 1 to ${MAX_LOG_LINES}`);
-  }
-  return { after, limit };
+  return { after, limit: pageLimit(params.get("limit"), { default: DEFAULT_LOG_LINES, max: MAX_LOG_LINES }) };
 }
 
 /**

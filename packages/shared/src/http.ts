@@ -169,3 +169,11 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   }
   return Buffer.concat(chunks);
 }
+
+/** `?limit=`: absent or empty is `o.default`; otherwise an integer from 1 to `o.max`, else a 400. */
+export function pageLimit(raw: string | null | undefined, o: { default: number; max: number }): number {
+  if (raw === null || raw === undefined || raw === "") return o.default;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= o.max)) throw problems.badRequest(`limit must be an integer from 1 to ${o.max}`);
+  return n;
+}

@@ -3,20 +3,14 @@
  * metrics token), and the writes DLQ operator actions, which show requests and apply them, so they
  * need the admin token: GET /dlq, POST /dlq/replay.
  */
-import { problems, requireOperator, type ServiceAppOptions, serviceApp } from "@a4c/shared";
+import { pageLimit, requireOperator, type ServiceAppOptions, serviceApp } from "@a4c/shared";
 import type { WritesDlqPage, WritesReplayReport } from "@a4c/shared/answers";
 import type { DlqStream } from "./dlq.ts";
 import type { DlqReplayer } from "./replay.ts";
 
 const LIMIT = { default: 100, max: 1_000 } as const;
 
-function listLimit(raw: string | null): number {
-  if (!raw) return LIMIT.default;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > LIMIT.max) {
-    throw problems.badRequest(`limit must be an integer from 1 to ${LIMIT.max}`);
-  }
-  return Number(raw);
-}
+const listLimit = (raw: string | null) => pageLimit(raw, LIMIT);
 
 export function opsApp(base: ServiceAppOptions, dlq: DlqStream, replayer: DlqReplayer) {
   return serviceApp(base).guard(
