@@ -45,8 +45,17 @@ export async function dlqItems(svc: OpsTarget): Promise<DlqItem[]> {
   return r.body.items as DlqItem[];
 }
 
-export async function startCiEnv(label: string, stackEnv: Record<string, string> = {}): Promise<CiEnv> {
-  const stack = await startStack(label, { env: stackEnv });
+/**
+ * A builds topic, its consumer group and ci-consumers of a test stack: a new one, or `borrowed`
+ * (e.g. a provisioning stack, so a build from the topic really runs on the hosts; `stop` then
+ * leaves that stack to its owner).
+ */
+export async function startCiEnv(
+  label: string,
+  stackEnv: Record<string, string> = {},
+  borrowed?: TestStack,
+): Promise<CiEnv> {
+  const stack = borrowed ?? (await startStack(label, { env: stackEnv }));
   const brokers = [`127.0.0.1:${PORTS.kafka}`];
   const topic = `${stack.namespace}ci.builds`;
   const group = `${stack.namespace}ci-consumer`;
@@ -113,6 +122,7 @@ export async function startCiEnv(label: string, stackEnv: Record<string, string>
       }
       await admin.disconnect().catch(() => {});
       await deleteTopics(brokers, [topic, `${topic}.dlq`]).catch(() => {});
+      if (borrowed) return;
       await stack.stop();
       // The stack's own database clone, once its services are gone.
       const database = new URL(stack.databaseUrl).pathname.slice(1);
