@@ -144,7 +144,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
       await nc.close().catch(() => {});
       // Leave nothing behind in the shared NATS server.
       if (!opts.nats) await deleteStreams(natsUrl, names).catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.A4C_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

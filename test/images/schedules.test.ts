@@ -93,7 +93,7 @@ describe("schedules", () => {
       // The ref resolved to the latest request's commit; each build has its own tag.
       for (const image of images) {
         expect(image.commit_sha).toBe(head.sha);
-        expect(image.tag).toMatch(new RegExp(`^a4c/${repo}:${head.sha}-s\\d{14}$`));
+        expect(image.tag).toMatch(new RegExp(`^a4c/${repo}:${head.sha}-s\\d{14}-${id.replace(/-/g, "").slice(-8)}$`));
       }
       // And they build.
       for (const image of images) expect((await settledImage(p.stack.sql, image.id)).status).toBe("READY");
@@ -120,6 +120,29 @@ describe("schedules", () => {
     } finally {
       await s.stop();
       await deleteSchedule(id);
+    }
+  }, 60_000);
+
+  test("two schedules of one ref firing in the same second: one build each, neither holds the other back", async () => {
+    const s = await p.provisioner(SCHEDULER_ONLY);
+    await s.start();
+    try {
+      const first = await createSchedule({ repository: repo, ref: "main", cron: "*/2 * * * * *" });
+      const second = await createSchedule({ repository: repo, ref: "main", cron: "*/2 * * * * *" });
+      await until(
+        "a tick of each",
+        async () => (await ticksOf(first)).length >= 1 && (await ticksOf(second)).length >= 1,
+        15_000,
+        100,
+      );
+      await Promise.all([deleteSchedule(first), deleteSchedule(second)]);
+      const ticks = [...(await ticksOf(first)), ...(await ticksOf(second))];
+      expect(ticks.every((t) => t.image_id !== null)).toBe(true);
+      const tags = await p.stack.sql<{ tag: string }[]>`
+        SELECT tag FROM image WHERE schedule_id IN (${first}, ${second})`;
+      expect(new Set(tags.map((t) => t.tag)).size).toBe(ticks.length);
+    } finally {
+      await s.stop();
     }
   }, 60_000);
 

@@ -60,7 +60,12 @@ export class Scheduler {
   async pass(now = new Date()): Promise<number> {
     let claimed = 0;
     for (const s of await listSchedulesDue(this.sql)) {
-      if (await this.#fire(s, now)) claimed++;
+      // One schedule's failure (a database refusal) must not hold back the others.
+      try {
+        if (await this.#fire(s, now)) claimed++;
+      } catch (err) {
+        this.log.warn({ event: "schedule.tick_failed", scheduleId: s.id, err });
+      }
     }
     return claimed;
   }

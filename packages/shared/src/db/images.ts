@@ -238,7 +238,7 @@ export async function claimTick(
     } else {
       imageId = Bun.randomUUIDv7();
       jobId = Bun.randomUUIDv7();
-      const tag = imageTag(s.repository, head.commit_sha, tick);
+      const tag = imageTag(s.repository, head.commit_sha, { at: tick, scheduleId: s.id });
       const trigger = scheduleTrigger(s.id, tick);
       await tx`
         INSERT INTO image (id, repository, commit_sha, ref, trigger, tag, dockerfile, files, job_id, requested_by, schedule_id)

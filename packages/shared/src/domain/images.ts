@@ -32,10 +32,16 @@ export function requestedBuildIds(repository: string, commitSha: string): { imag
   };
 }
 
-/** `a4c/<repository>:<sha>`; a schedule's build of a commit adds its tick (UTC, to the second). */
-export function imageTag(repository: string, commitSha: string, tick?: Date): string {
-  const suffix = tick ? `-s${tick.toISOString().replace(/[-:]/g, "").slice(0, 15).replace("T", "")}` : "";
-  return `a4c/${repository}:${commitSha}${suffix}`;
+/**
+ * `a4c/<repository>:<sha>`. A schedule's build adds its tick (UTC, to the second) and the
+ * schedule (the last 8 hex digits of its id): two schedules of one ref firing in the same second
+ * make two images, each with its own tag.
+ */
+export function imageTag(repository: string, commitSha: string, tick?: { at: Date; scheduleId: string }): string {
+  if (!tick) return `a4c/${repository}:${commitSha}`;
+  const at = tick.at.toISOString().replace(/[-:]/g, "").slice(0, 15).replace("T", "");
+  // The random end of the id: a UUIDv7 begins with its creation time, shared by ids made together.
+  return `a4c/${repository}:${commitSha}-s${at}-${tick.scheduleId.replace(/-/g, "").slice(-8)}`;
 }
 
 /** The trigger of a build: 'request' for CI and admins, the schedule and tick for scheduled ones. */
