@@ -249,6 +249,13 @@ describe("the build request is checked before it is accepted", () => {
       [{ ...buildBody(repo), files: { "/etc/passwd": "x" } }, 400, "/files"],
       [{ ...buildBody(repo), dockerfile: "" }, 400, "/dockerfile"],
       [{ ...buildBody(repo), extra: 1 }, 400, "/extra"],
+      // Builds have no network and pull nothing: refused before anything is stored.
+      [{ ...buildBody(repo), dockerfile: "FROM debian:12\nRUN true" }, 400, "/dockerfile line 1: FROM debian:12"],
+      [
+        { ...buildBody(repo), dockerfile: "FROM a4c/base:latest\nADD http://169.254.169.254/x /x" },
+        400,
+        "ADD from a URL",
+      ],
       [{ ...buildBody(repo), files: { big: "x".repeat(600_000) } }, 400, "build context"],
       [{ ...buildBody(repo), files: { big: "x".repeat(700_000) } }, 413, "bytes"],
     ];

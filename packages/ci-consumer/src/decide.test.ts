@@ -85,7 +85,11 @@ describe("what the gateway's answer means", () => {
       status: 400,
       reason: "commitSha must be 40 or 64 hex digits",
     });
-    for (const status of [401, 403, 413, 415, 422]) expect(decide(answer(status)).kind).toBe("dead_letter");
+    for (const status of [413, 415, 422]) expect(decide(answer(status)).kind).toBe("dead_letter");
+  });
+
+  test("401 and 403: the consumer's token is at fault, not the message: retried, never dead-lettered", () => {
+    for (const status of [401, 403]) expect(decide(answer(status)).kind).toBe("retry");
   });
 
   test("5xx, 429, 404 (a gateway without the route yet), unreachable: retried, Retry-After read", () => {

@@ -57,10 +57,13 @@ export type Decision =
   | { kind: "retry"; reason: string; retryAfterMs: number | null };
 
 /**
- * Statuses that may succeed later: 404 (a gateway without the route yet, mid-deployment), 408,
- * 425, 429 and every 5xx. Any other 4xx cannot succeed by sending the same message again.
+ * Statuses that may succeed later: 401 and 403 (this consumer's token is wrong or not yet known:
+ * a fault of the consumer's configuration, not of the message — dead-lettering would send the
+ * whole topic to the DLQ until it is fixed), 404 (a gateway without the route yet,
+ * mid-deployment), 408, 425, 429 and every 5xx. Any other 4xx cannot succeed by sending the same
+ * message again.
  */
-const RETRYABLE_4XX = new Set([404, 408, 425, 429]);
+const RETRYABLE_4XX = new Set([401, 403, 404, 408, 425, 429]);
 
 export function decide(answer: GatewayAnswer, nowMs = Date.now()): Decision {
   if (answer.kind === "unreachable") return { kind: "retry", reason: answer.error, retryAfterMs: null };

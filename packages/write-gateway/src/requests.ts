@@ -2,6 +2,7 @@ import {
   COMMIT_SHA_PATTERN,
   CONTEXT_PATH_PATTERN,
   contextBytes,
+  dockerfileProblem,
   MAX_CONTEXT_FILES,
   problems,
   REF_PATTERN,
@@ -161,6 +162,8 @@ export function validateBuildImage(raw: unknown, maxContextBytes: number): Build
     if (path === "Dockerfile")
       throw problems.badRequest("body field /files must not hold the Dockerfile; send it as dockerfile");
   }
+  const problem = dockerfileProblem(b.dockerfile);
+  if (problem) throw problems.badRequest(`body field /dockerfile ${problem}`);
   const bytes = contextBytes(b.dockerfile, files);
   if (bytes > maxContextBytes) {
     throw problems.badRequest(`the build context is ${bytes} bytes; at most ${maxContextBytes} are accepted`);

@@ -31,6 +31,14 @@ export class BuildFailedError extends Error {
   }
 }
 
+/** A build still running at its deadline: the build's own doing, not the host's (it is canceled). */
+export class BuildTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the build ran longer than ${Math.round(timeoutMs / 1000)} s and was canceled`);
+    this.name = "BuildTimeoutError";
+  }
+}
+
 export interface WorkspaceContainerSpec {
   name: string;
   image: string;
@@ -101,19 +109,27 @@ export class DockerRuntime {
    * frozen dockerd must not hang its caller even if the HTTP client ignores the signal (the channel
    * itself is closed by the agent when its lifetime runs out).
    */
-  async #call<T>(what: string, call: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+  async #call<T>(
+    what: string,
+    call: (abortSignal: AbortSignal) => Promise<T>,
+    timeoutMs = this.timeoutMs,
+    /** What running out of time means; by default the host not answering. */
+    timedOut: () => Error = () => new HostUnreachableError(this.host, `${what}: no answer in ${timeoutMs} ms`),
+  ): Promise<T> {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new HostUnreachableError(this.host, `${what}: no answer in ${timeoutMs} ms`));
+        reject(timedOut());
       }, timeoutMs);
     });
     try {
       return await Promise.race([call(controller.signal), deadline]);
     } catch (err) {
-      if (err instanceof HostUnreachableError || err instanceof BuildFailedError) throw err;
+      if (err instanceof HostUnreachableError || err instanceof BuildFailedError || err instanceof BuildTimeoutError) {
+        throw err;
+      }
       const status = (err as { statusCode?: number }).statusCode;
       if (typeof status === "number" && status < 500)
         throw new DockerRefusedError(status, `${what}: ${dockerMessage(err)}`, { cause: err });
@@ -262,7 +278,10 @@ export class DockerRuntime {
   /**
    * Builds an image from a tar context with the classic builder, with no network for its RUN steps
    * and intermediate containers removed even when a step fails (`forcerm`). Each output line goes
-   * to `onLine` as it comes. @throws BuildFailedError with Docker's message when the build fails.
+   * to `onLine` as it comes. A build is done only when Docker says which image it made: a stream
+   * that ends before that is the connection's failure (retried), not the build's.
+   * @throws BuildFailedError with Docker's message when the build fails; BuildTimeoutError past
+   * the long deadline (the request is dropped, so dockerd cancels the build).
    */
   async build(
     context: Readable,
@@ -271,8 +290,8 @@ export class DockerRuntime {
   ): Promise<void> {
     await this.#call(
       "build image",
-      async () => {
-        const stream = await this.#long.buildImage(context, {
+      async (abortSignal) => {
+        const stream = (await this.#long.buildImage(context, {
           t: o.tag,
           labels: o.labels,
           networkmode: "none",
@@ -280,20 +299,26 @@ export class DockerRuntime {
           forcerm: true,
           pull: false,
           version: "1",
-        } as Docker.ImageBuildOptions);
+          abortSignal,
+        } as Docker.ImageBuildOptions)) as unknown as Readable;
+        abortSignal.addEventListener("abort", () => stream.destroy(), { once: true });
         await new Promise<void>((resolve, reject) => {
           let failure: string | null = null;
+          let built = false;
           this.#long.modem.followProgress(
             stream,
             (err: Error | null) => {
               if (err) reject(new HostUnreachableError(this.host, `build image: ${err.message}`, { cause: err }));
               else if (failure) reject(new BuildFailedError(failure));
+              else if (!built)
+                reject(new HostUnreachableError(this.host, "build image: the stream ended before the build"));
               else resolve();
             },
-            (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+            (event: { stream?: string; aux?: { ID?: string }; error?: string; errorDetail?: { message?: string } }) => {
               if (typeof event.stream === "string") {
                 for (const line of event.stream.split("\n")) if (line.trim()) onLine(line.trimEnd());
               }
+              if (event.aux?.ID) built = true;
               if (event.error) {
                 failure = event.errorDetail?.message ?? event.error;
                 onLine(`ERROR: ${failure}`);
@@ -303,6 +328,7 @@ export class DockerRuntime {
         });
       },
       this.longTimeoutMs,
+      () => new BuildTimeoutError(this.longTimeoutMs),
     );
   }
 

@@ -20,7 +20,7 @@ import {
 } from "@a4c/shared";
 import { pack } from "tar-stream";
 import { chooseHost, noRoomNote } from "../disk/placement.ts";
-import { BuildFailedError, LABELS } from "../hosts/docker-runtime.ts";
+import { BuildFailedError, BuildTimeoutError, LABELS } from "../hosts/docker-runtime.ts";
 import { NoRoomError, StepFailedError } from "./errors.ts";
 import type { StepDeps, StepResult } from "./workspace-steps.ts";
 
@@ -28,6 +28,22 @@ export const BUILD_STEPS = ["place", "build"] as const;
 
 /** Lines of a failed build's output quoted in the job's error (the whole log is at /v1/jobs/:id/log). */
 const FAILURE_TAIL_LINES = 15;
+/** What one build may write to its log; past it, one line says so and the rest is dropped. */
+export const LOG_LIMITS = { lines: 10_000, bytes: 5 * 1024 * 1024, lineChars: 4_000 } as const;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences (CSI, OSC) start with ESC.
+const ESCAPE_SEQUENCE = /\u001b(\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(\u0007|\u001b\\)?)/g;
+
+/**
+ * A build's output line as it is stored and shown: terminal escapes and control characters
+ * removed (PostgreSQL refuses NUL; a terminal would obey the rest), tabs kept, length bounded. Pure.
+ */
+export function cleanLogLine(text: string): string {
+  const clean = text.replace(ESCAPE_SEQUENCE, "").replace(CONTROL, "");
+  return clean.length > LOG_LIMITS.lineChars ? `${clean.slice(0, LOG_LIMITS.lineChars)}…` : clean;
+}
 
 /** A tar stream of the build context: the Dockerfile and the files, as sent. */
 export function buildContext(dockerfile: string, files: Record<string, string>): Readable {
@@ -52,11 +68,17 @@ async function buildHost(d: StepDeps, job: ClaimedJob) {
   return d.pool.get(row.host_id);
 }
 
-/** Collects output lines and writes them to the job's log in batches, in order. */
+/**
+ * Collects output lines and writes them to the job's log in batches, in order, up to LOG_LIMITS
+ * per build (then one line says the rest was dropped: a build printing without end must not fill
+ * PostgreSQL, nor the provisioner's memory while the writes wait).
+ */
 class LogWriter {
   #pending: string[] = [];
   #writing: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval>;
+  #bytes = 0;
+  #cut = false;
   count = 0;
 
   constructor(
@@ -69,8 +91,15 @@ class LogWriter {
 
   line(text: string): void {
     this.count++;
-    // One line is bounded: a build printing a megabyte without a newline is cut, not stored whole.
-    this.#pending.push(text.length > 4000 ? `${text.slice(0, 4000)}…` : text);
+    if (this.#cut) return;
+    const line = cleanLogLine(text);
+    this.#bytes += Buffer.byteLength(line) + 1;
+    if (this.count > LOG_LIMITS.lines || this.#bytes > LOG_LIMITS.bytes) {
+      this.#cut = true;
+      this.#pending.push(`# log cut: more than ${LOG_LIMITS.lines} lines or ${LOG_LIMITS.bytes / 1048576} MiB`);
+    } else {
+      this.#pending.push(line);
+    }
     if (this.#pending.length >= 200) this.#flush();
   }
 
@@ -132,6 +161,8 @@ export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job:
       );
     } catch (err) {
       await log.close();
+      // The build's own doing: it fails for good, and its host is not to blame.
+      if (err instanceof BuildTimeoutError) throw new StepFailedError("build_timeout", err.message);
       if (!(err instanceof BuildFailedError)) throw err;
       const tail = await lastLogLines(d.sql, job.id, "build", FAILURE_TAIL_LINES);
       throw new StepFailedError("build_failed", `${err.message}\n${tail.join("\n")}`);

@@ -5,6 +5,7 @@
  *   WORKSPACE_CREATE: place → image_transfer → container_create → setup → ip_assign → hostname_entry
  *   WORKSPACE_DELETE: container_remove → release
  */
+import type { Readable } from "node:stream";
 import {
   addImageHost,
   assignHostname,
@@ -15,13 +16,14 @@ import {
   imageHostIds,
   type Logger,
   placeWithReservation,
+  removeImageHost,
   type Sql,
   setContainer,
   type WorkspaceRow,
 } from "@a4c/shared";
 import type { DiskService } from "../disk/disk-service.ts";
 import { chooseHost, noRoomNote } from "../disk/placement.ts";
-import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
+import { DockerRefusedError, LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
 import type { HostPool } from "../hosts/host-pool.ts";
 import { HostUnreachableError } from "../hosts/ssh-connection.ts";
 import { NoRoomError, StepFailedError } from "./errors.ts";
@@ -132,8 +134,9 @@ export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, jo
       for (const sourceId of sources) {
         const source = await d.pool.get(sourceId);
         const started = performance.now();
+        let tar: Readable | null = null;
         try {
-          const tar = await source.runtime.exportImage(image.tag);
+          tar = await source.runtime.exportImage(image.tag);
           await host.runtime.loadImage(tar);
         } catch (err) {
           // The source failing is not this host failing: try the next source.
@@ -141,7 +144,15 @@ export const createSteps: Record<(typeof CREATE_STEPS)[number], (d: StepDeps, jo
             unreachable = err;
             continue;
           }
+          // The source no longer has it (removed by hand): forget that it did, try the next one.
+          if (err instanceof DockerRefusedError && err.statusCode === 404 && !tar) {
+            await removeImageHost(d.sql, image.id, source.row.id);
+            continue;
+          }
           throw err;
+        } finally {
+          // A load that failed early leaves the export unread: close it, or its SSH channel waits.
+          tar?.destroy();
         }
         const loaded = await host.runtime.image(image.tag);
         if (loaded?.id !== image.digest) {

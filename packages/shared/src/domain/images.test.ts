@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { contextBytes, imageTag, REPOSITORY_PATTERN, requestedBuildIds, uuidFromHash } from "./images.ts";
+import {
+  contextBytes,
+  dockerfileProblem,
+  imageTag,
+  REPOSITORY_PATTERN,
+  requestedBuildIds,
+  uuidFromHash,
+} from "./images.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const sha = "0123456789abcdef0123456789abcdef01234567";
@@ -47,5 +54,34 @@ describe("tags", () => {
 
   test("the context's size counts the Dockerfile, the paths and the files, in bytes", () => {
     expect(contextBytes("FROM x", { "a.txt": "é" })).toBe(6 + 5 + 2);
+  });
+});
+
+describe("dockerfileProblem", () => {
+  test("what builds here: our images, stages, scratch, local files", () => {
+    for (const ok of [
+      "FROM a4c/base:latest\nCOPY . /app\nRUN make",
+      "FROM a4c/base:latest AS build\nRUN make\nFROM a4c/team/app:abc\nCOPY --from=build /out /app",
+      "# syntax comment\nFROM scratch\nADD rootfs.tar /",
+      "FROM a4c/base:latest\nRUN echo one \\\n  && echo two",
+      'from a4c/base:latest\nadd ["a.txt", "/a.txt"]',
+    ]) {
+      expect({ ok, problem: dockerfileProblem(ok) }).toEqual({ ok, problem: null });
+    }
+  });
+
+  test("what would reach a network or pull: refused with the line", () => {
+    const cases: Array<[string, string]> = [
+      ["FROM debian:12\nRUN true", "line 1: FROM debian:12 is not an image the hosts have"],
+      ["FROM a4c/base:latest\nADD http://169.254.169.254/latest /x", "line 2: ADD from a URL"],
+      ['FROM a4c/base:latest\nADD ["https://example.com/a", "/a"]', "line 2: ADD from a URL"],
+      ["FROM a4c/base:latest\nADD git@github.com:org/repo.git /src", "line 2: ADD from a URL"],
+      ["FROM a4c/base:latest\nCOPY --from=alpine:3 /bin/sh /sh", "line 2: COPY --from=alpine:3"],
+      ["FROM a4c/base:latest\nONBUILD ADD http://x/y /y", "line 2: ADD from a URL"],
+      ["ARG IMG=debian\nFROM $IMG", "line 2: FROM must name an image"],
+      ["FROM \\\n  ubuntu", "line 1: FROM ubuntu"],
+      ["RUN true", "no FROM"],
+    ];
+    for (const [dockerfile, problem] of cases) expect(dockerfileProblem(dockerfile)).toContain(problem);
   });
 });

@@ -55,3 +55,90 @@ export function contextBytes(dockerfile: string, files: Record<string, string>):
   for (const [path, text] of Object.entries(files)) n += Buffer.byteLength(path) + Buffer.byteLength(text);
   return n;
 }
+
+/** Sources a build would fetch over a network: `http://…`, `git://…`, `git@host:…`. */
+const REMOTE_SOURCE = /^([a-z][a-z0-9+.-]*:\/\/|git@)/i;
+
+/** The Dockerfile's instructions as logical lines (continuations joined), with their line numbers. */
+function instructions(dockerfile: string): Array<{ line: number; keyword: string; args: string }> {
+  const out: Array<{ line: number; keyword: string; args: string }> = [];
+  let pending = "";
+  let start = 0;
+  const lines = dockerfile.split(/\r?\n/);
+  for (const [i, raw] of lines.entries()) {
+    const text = raw.trim();
+    if (!pending && (text === "" || text.startsWith("#"))) continue;
+    if (!pending) start = i + 1;
+    if (text.endsWith("\\")) {
+      pending += `${text.slice(0, -1)} `;
+      continue;
+    }
+    const full = `${pending}${text}`.trim();
+    pending = "";
+    const m = /^(\S+)\s*(.*)$/s.exec(full);
+    if (m) out.push({ line: start, keyword: (m[1] ?? "").toUpperCase(), args: m[2] ?? "" });
+  }
+  if (pending.trim()) {
+    const m = /^(\S+)\s*(.*)$/s.exec(pending.trim());
+    if (m) out.push({ line: start, keyword: (m[1] ?? "").toUpperCase(), args: m[2] ?? "" });
+  }
+  return out;
+}
+
+/** The words of an instruction's arguments: its JSON array form, or split on blanks. */
+function words(args: string): string[] {
+  if (args.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(args);
+      if (Array.isArray(parsed)) return parsed.map(String);
+    } catch {
+      // not JSON: the shell form below
+    }
+  }
+  return args.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Why a Dockerfile cannot be built here, or null. Builds have no network and pull nothing, so an
+ * image must come FROM one the hosts have (`a4c/…`: the base image or an earlier build), an earlier
+ * stage or `scratch`; ADD and COPY --from take no remote source; the same for ONBUILD triggers.
+ * (The RUN steps' network is cut by Docker itself: `networkmode: none`.) Pure.
+ */
+export function dockerfileProblem(dockerfile: string): string | null {
+  const stages = new Set<string>();
+  const allowedImage = (ref: string) =>
+    ref.startsWith("a4c/") || ref === "scratch" || stages.has(ref.toLowerCase()) || /^\d+$/.test(ref);
+  let sawFrom = false;
+  for (const ins of instructions(dockerfile)) {
+    const at = `line ${ins.line}`;
+    let { keyword, args } = ins;
+    if (keyword === "ONBUILD") {
+      const inner = /^(\S+)\s*(.*)$/s.exec(args);
+      keyword = (inner?.[1] ?? "").toUpperCase();
+      args = inner?.[2] ?? "";
+    }
+    const w = words(args);
+    const flags = w.filter((x) => x.startsWith("--"));
+    const plain = w.filter((x) => !x.startsWith("--"));
+    if (keyword === "FROM") {
+      sawFrom = true;
+      const image = plain[0] ?? "";
+      if (image.includes("$")) return `${at}: FROM must name an image, not a variable`;
+      if (!allowedImage(image)) {
+        return `${at}: FROM ${image.slice(0, 100)} is not an image the hosts have: builds pull nothing, so FROM a4c/base:latest, an earlier build (a4c/…), an earlier stage or scratch`;
+      }
+      if (plain[1]?.toUpperCase() === "AS" && plain[2]) stages.add(plain[2].toLowerCase());
+    }
+    if (keyword === "ADD" && plain.slice(0, -1).some((src) => REMOTE_SOURCE.test(src))) {
+      return `${at}: ADD from a URL or a git repository is not allowed: builds have no network (send the file in files)`;
+    }
+    if (keyword === "ADD" || keyword === "COPY") {
+      const from = flags.find((f) => f.toLowerCase().startsWith("--from="))?.slice(7) ?? null;
+      if (from !== null && !allowedImage(from)) {
+        return `${at}: ${keyword} --from=${from.slice(0, 100)} names no earlier stage nor image the hosts have`;
+      }
+    }
+  }
+  if (!sawFrom) return "the Dockerfile has no FROM";
+  return null;
+}
