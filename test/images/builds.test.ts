@@ -293,6 +293,44 @@ describe("the build request is checked before it is accepted", () => {
   }, 60_000);
 });
 
+describe("builds share the workers with workspaces", () => {
+  test("at most A4C_BUILD_CONCURRENCY builds run at once; a workspace is not held back by them", async () => {
+    await provisioner.stop();
+    provisioner = await p.provisioner({ A4C_BUILD_CONCURRENCY: "1", A4C_PROVISION_CONCURRENCY: "3" });
+    await provisioner.start();
+    const dockerfile = [SMALL_DOCKERFILE, "RUN sleep 2"].join("\n");
+    const builds = await Promise.all(
+      [1, 2, 3].map((i) => requestBuild(p.stack, buildBody(`${repo}-queue${i}`, { dockerfile }))),
+    );
+    const user = await createUser(p.stack);
+    const ws = await post(
+      p.stack,
+      `/v1/users/${user.userId}/workspaces`,
+      { projectName: "beside-builds" },
+      { token: user.token },
+    );
+    let most = 0;
+    let workspaceDoneWhileBuilding = false;
+    await until(
+      "the three builds",
+      async () => {
+        const [row] = await p.stack.sql<{ running: number; done: number; ws: string }[]>`
+          SELECT count(*) FILTER (WHERE status = 'IN_PROGRESS')::int AS running,
+                 count(*) FILTER (WHERE status IN ('COMPLETED', 'FAILED'))::int AS done,
+                 (SELECT status FROM job WHERE id = ${ws.body.jobId as string}) AS ws
+            FROM job WHERE id = ANY(${builds.map((b) => b.body.jobId as string)}::uuid[])`;
+        most = Math.max(most, row?.running ?? 0);
+        if (row?.ws === "COMPLETED" && (row?.done ?? 0) < 3) workspaceDoneWhileBuilding = true;
+        return row?.done === 3;
+      },
+      120_000,
+      50,
+    );
+    expect(most).toBe(1);
+    expect(workspaceDoneWhileBuilding).toBe(true);
+  }, 180_000);
+});
+
 describe("a provisioner killed -9 mid-build", () => {
   test("another resumes the build: READY, one image, no intermediate container left", async () => {
     const slowRepo = `${repo}-slow`;

@@ -46,6 +46,11 @@ export const ProvisionerEnv = Type.Object({
   A4C_WORKSPACE_CPUS: Type.Number({ exclusiveMinimum: 0, maximum: 64, default: 0.5 }),
   /** The image every host has; workspaces on it need no transfer (the gateway's default image). */
   A4C_DEFAULT_IMAGE: Type.String({ minLength: 1, default: "a4c/base:latest" }),
+  /** Of the jobs run at once, how many may be image builds (the rest stay free for workspaces). */
+  A4C_BUILD_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
+  /** Memory and CPUs each build's steps may use. */
+  A4C_BUILD_MEMORY_BYTES: Type.Integer({ minimum: 16 * MiB, default: 1024 * MiB }),
+  A4C_BUILD_CPUS: Type.Number({ exclusiveMinimum: 0, maximum: 64, default: 1 }),
   /** Disk held on the build host while an image builds. */
   A4C_BUILD_DISK_BYTES: Type.Integer({ minimum: MiB, default: 512 * MiB }),
   /** Bound on a build, and on copying an image between hosts. */

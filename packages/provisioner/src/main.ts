@@ -50,6 +50,8 @@ const runner = new JobRunner(
       deployment: env.A4C_DEPLOYMENT,
       baseImage: env.A4C_DEFAULT_IMAGE,
       buildDiskBytes: env.A4C_BUILD_DISK_BYTES,
+      buildMemoryBytes: env.A4C_BUILD_MEMORY_BYTES,
+      buildCpus: env.A4C_BUILD_CPUS,
     },
   },
   disk,
@@ -58,6 +60,7 @@ const runner = new JobRunner(
   {
     owner,
     concurrency: env.A4C_PROVISION_CONCURRENCY,
+    buildConcurrency: Math.min(env.A4C_BUILD_CONCURRENCY, env.A4C_PROVISION_CONCURRENCY),
     leaseMs: env.A4C_LEASE_MS,
     pollMs: env.A4C_POLL_MS,
     maxAttempts: env.A4C_PROVISION_MAX_ATTEMPTS,

@@ -285,9 +285,14 @@ export class DockerRuntime {
    */
   async build(
     context: Readable,
-    o: { tag: string; labels: Record<string, string> },
+    o: { tag: string; labels: Record<string, string>; memoryBytes?: number; cpus?: number },
     onLine: (line: string) => void,
   ): Promise<void> {
+    // Each step's container: at most this memory (no swap beyond it) and this share of the CPUs.
+    const limits = {
+      ...(o.memoryBytes ? { memory: o.memoryBytes, memswap: o.memoryBytes } : {}),
+      ...(o.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(o.cpus * 100_000) } : {}),
+    };
     await this.#call(
       "build image",
       async (abortSignal) => {
@@ -299,6 +304,7 @@ export class DockerRuntime {
           forcerm: true,
           pull: false,
           version: "1",
+          ...limits,
           abortSignal,
         } as Docker.ImageBuildOptions)) as unknown as Readable;
         abortSignal.addEventListener("abort", () => stream.destroy(), { once: true });

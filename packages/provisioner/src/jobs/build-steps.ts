@@ -156,6 +156,8 @@ export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job:
         {
           tag: image.tag,
           labels: { [LABELS.image]: image.id, [LABELS.job]: job.id, [LABELS.deployment]: d.limits.deployment },
+          memoryBytes: d.limits.buildMemoryBytes,
+          cpus: d.limits.buildCpus,
         },
         (line) => log.line(line),
       );

@@ -42,6 +42,8 @@ import {
 export interface RunnerOptions {
   owner: string;
   concurrency: number;
+  /** Of those, how many may be image builds: long builds must not hold every worker. */
+  buildConcurrency: number;
   leaseMs: number;
   pollMs: number;
   maxAttempts: number;
@@ -73,6 +75,8 @@ const placed = (job: ClaimedJob) => job.type === "WORKSPACE_CREATE" || job.type 
 export class JobRunner {
   #stopping = false;
   readonly #workers: Promise<void>[] = [];
+  /** Builds this instance runs now, at most `buildConcurrency`. */
+  #builds = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -96,13 +100,19 @@ export class JobRunner {
   async #work(worker: number): Promise<void> {
     while (!this.#stopping) {
       let job: Run | null = null;
+      // A build slot is taken before the claim (so two workers never both take the last one) and
+      // kept only if a build was claimed, until it ends.
+      const slot = this.#builds < this.o.buildConcurrency;
+      if (slot) this.#builds++;
       try {
         const owner = `${this.o.owner}/${crypto.randomUUID().slice(0, 8)}`;
-        const claimed = await claimJob(this.sql, owner, this.o.leaseMs);
+        const claimed = await claimJob(this.sql, owner, this.o.leaseMs, slot);
         job = claimed ? { ...claimed, owner } : null;
       } catch (err) {
         this.log.warn({ event: "claim.failed", worker, err });
       }
+      const building = slot && job?.type === "IMAGE_BUILD";
+      if (slot && !building) this.#builds--;
       if (!job) {
         await Bun.sleep(this.o.pollMs);
         continue;
@@ -115,6 +125,7 @@ export class JobRunner {
         this.log.error({ event: "job.run_failed", jobId: job.id, pg: classifyPgError(err), err });
       } finally {
         this.metrics.running.dec();
+        if (building) this.#builds--;
       }
     }
   }

@@ -48,8 +48,10 @@ export interface WorkspaceLimits {
   deployment: string;
   /** The image every host has (never transferred). */
   baseImage: string;
-  /** Disk held on the build host while an image builds. */
+  /** Disk held on the build host while an image builds; memory and CPUs its steps may use. */
   buildDiskBytes: number;
+  buildMemoryBytes: number;
+  buildCpus: number;
 }
 
 export interface StepDeps {

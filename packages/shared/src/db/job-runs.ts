@@ -29,7 +29,13 @@ export interface ClaimedJob {
  * lease is taken: the job itself changes when work begins (`beginRun`), so a job that only looks
  * for a host again emits no change.
  */
-export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promise<ClaimedJob | null> {
+export async function claimJob(
+  sql: Sql,
+  owner: string,
+  leaseMs: number,
+  /** False when the caller runs as many builds as it may: only workspace jobs are claimed. */
+  builds = true,
+): Promise<ClaimedJob | null> {
   return sql.begin(async (tx) => {
     const [next] = await tx<ClaimedJob[]>`
       SELECT j.id::text, j.type, j.status, j.user_id::text, j.workspace_id::text, j.image_id::text, j.host_id::text,
@@ -37,6 +43,7 @@ export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promis
         FROM job j
        WHERE j.status IN ('SCHEDULED', 'IN_PROGRESS')
          AND j.type IN ('WORKSPACE_CREATE', 'WORKSPACE_DELETE', 'IMAGE_BUILD')
+         AND (${builds} OR j.type <> 'IMAGE_BUILD')
          AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.job_id = j.id AND l.expires_at > now())
          -- (created_at, id): a create and a delete applied in one transaction share created_at;
          -- their UUIDv7 ids keep the order they were asked in.
