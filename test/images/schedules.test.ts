@@ -5,6 +5,7 @@
  * older than the retention, is removed from its hosts and recorded; one a workspace runs is kept.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { claimImageRemoval } from "@a4c/shared";
 import type { ServiceProcess } from "../../infra/components/service.ts";
 import { del, expectProblem, post, settle } from "../helpers/client.ts";
 import { buildBody, randomSha, requestBuild, settledImage } from "../helpers/images.ts";
@@ -164,6 +165,37 @@ describe("schedules", () => {
 });
 
 describe("image cleanup", () => {
+  test("a workspace create that names the image while its removal begins keeps it (the two serialize)", async () => {
+    const r = await requestBuild(p.stack, buildBody(`${repo}-race`));
+    const image = await settledImage(p.stack.sql, r.body.imageId as string);
+    const user = await createUser(p.stack);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // A create in flight, as the processor's: it checked the image (FOR SHARE) and made its workspace.
+    const create = p.stack.sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM image WHERE tag = ${image.tag} AND status = 'READY' FOR SHARE`;
+      await tx`INSERT INTO workspace (id, user_id, project_name, image, status)
+               VALUES (${crypto.randomUUID()}, ${user.userId}, 'race', ${image.tag}, 'CREATING')`;
+      locked();
+      await held;
+    });
+    await isLocked;
+    const removal = claimImageRemoval(p.stack.sql, image.id);
+    // The removal waits for the create; once it commits, the removal sees its workspace.
+    await Bun.sleep(300);
+    release();
+    await create;
+    expect(await removal).toBe(false);
+    const [after] = await p.stack.sql<{ status: string }[]>`SELECT status FROM image WHERE id = ${image.id}`;
+    expect(after?.status).toBe("READY");
+  }, 60_000);
+
   test("an unused image past the retention leaves its hosts (recorded); one a workspace runs stays", async () => {
     const unused = await requestBuild(p.stack, buildBody(`${repo}-unused`));
     const used = await requestBuild(p.stack, buildBody(`${repo}-used`));

@@ -5,15 +5,15 @@
  * action is recorded (`cleanup_action`, a metric); in dry-run mode nothing is removed.
  *
  * Images too: builds no live workspace runs and no unfinished job needs, older than the image
- * retention, are removed from every host that has them (recorded the same way), then marked
- * REMOVED. (A failed or interrupted build leaves no container: dockerd removes its intermediate
+ * retention, are marked REMOVED (out of use) and then removed from every host that has them
+ * (recorded the same way); a host unreachable then is cleaned on a later pass. (A failed or interrupted build leaves no container: dockerd removes its intermediate
  * containers itself — `forcerm`, and a build whose client went away is canceled. Its untagged
  * layers stay as build cache; pruning them could pull a layer from under a build in progress.)
  */
 import {
+  claimImageRemoval,
   expiredImages,
   type Logger,
-  markImageRemoved,
   recordCleanupAction,
   removeImageHost,
   type Sql,
@@ -78,6 +78,8 @@ export class CleanupDaemon {
     const done: Action[] = [];
     const reason = `unused for longer than the image retention (${this.o.imageRetentionHours} h)`;
     for (const image of await expiredImages(this.sql, this.o.imageRetentionHours)) {
+      // Out of use first (a create that named it meanwhile keeps it), then off the hosts.
+      if (!this.o.dryRun && image.status !== "REMOVED" && !(await claimImageRemoval(this.sql, image.id))) continue;
       for (const hostId of image.host_ids) {
         const host = hosts.find((h) => h.row.id === hostId);
         if (!host || host.row.state === "unreachable") continue;
@@ -106,7 +108,6 @@ export class CleanupDaemon {
         this.log.info({ event: "cleanup.image", host: host.row.name, image: image.tag, action });
         done.push({ host: host.row.name, containerId: null, imageId: image.id, reason, action });
       }
-      if (!this.o.dryRun) await markImageRemoved(this.sql, image.id);
     }
     return done;
   }

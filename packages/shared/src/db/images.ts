@@ -170,29 +170,46 @@ export async function imageHostIds(db: Db, imageId: string): Promise<string[]> {
 }
 
 /**
- * Images the cleanup daemon may remove: READY or FAILED builds older than the retention that no
- * live workspace runs and no running job needs, with the hosts that hold them.
+ * Images the cleanup daemon may remove, with the hosts that hold them: READY or FAILED builds older
+ * than the retention that no live workspace runs and no unfinished job needs — and REMOVED ones
+ * still on a host (one that was unreachable when the image was removed from the others).
  */
 export async function expiredImages(
   db: Db,
   retentionHours: number,
-): Promise<Array<{ id: string; tag: string; host_ids: string[] }>> {
-  return db<Array<{ id: string; tag: string; host_ids: string[] }>>`
-    SELECT i.id::text, i.tag, coalesce(array_agg(h.host_id::text) FILTER (WHERE h.host_id IS NOT NULL), '{}') AS host_ids
+): Promise<Array<{ id: string; tag: string; status: string; host_ids: string[] }>> {
+  return db<Array<{ id: string; tag: string; status: string; host_ids: string[] }>>`
+    SELECT i.id::text, i.tag, i.status,
+           coalesce(array_agg(h.host_id::text) FILTER (WHERE h.host_id IS NOT NULL), '{}') AS host_ids
       FROM image i LEFT JOIN image_host h ON h.image_id = i.id
-     WHERE i.status IN ('READY', 'FAILED')
-       AND coalesce(i.built_at, i.created_at) < now() - ${retentionHours} * interval '1 hour'
-       AND NOT EXISTS (SELECT 1 FROM workspace w WHERE w.image = i.tag AND w.status <> 'DELETED')
-       AND NOT EXISTS (SELECT 1 FROM job j WHERE j.image_id = i.id AND j.status IN ('SCHEDULED', 'IN_PROGRESS'))
-     GROUP BY i.id, i.tag`;
+     WHERE (i.status IN ('READY', 'FAILED')
+            AND coalesce(i.built_at, i.created_at) < now() - ${retentionHours} * interval '1 hour'
+            AND NOT EXISTS (SELECT 1 FROM workspace w WHERE w.image = i.tag AND w.status <> 'DELETED')
+            AND NOT EXISTS (SELECT 1 FROM job j WHERE j.image_id = i.id AND j.status IN ('SCHEDULED', 'IN_PROGRESS')))
+        OR (i.status = 'REMOVED' AND h.host_id IS NOT NULL)
+     GROUP BY i.id, i.tag, i.status`;
 }
 
-/** An expired image gone from every host: REMOVED (a workspace can no longer name it). */
-export async function markImageRemoved(db: Db, imageId: string): Promise<void> {
-  await db`
-    UPDATE image SET status = 'REMOVED', version = version + 1, updated_at = now()
-     WHERE id = ${imageId} AND status IN ('READY', 'FAILED')
-       AND NOT EXISTS (SELECT 1 FROM image_host WHERE image_id = ${imageId})`;
+/**
+ * Takes an expired image out of use before it is removed from the hosts: REMOVED first (a
+ * workspace create can no longer name it), then a look, in a new statement, for a workspace that
+ * named it meanwhile. A create that checked the image commits before this UPDATE (it holds the
+ * row FOR SHARE), so that look sees it: the image is then READY again and kept. True when the image
+ * may go. Two statements, each committed on its own: the caller passes the pool, not a transaction.
+ */
+export async function claimImageRemoval(sql: Sql, imageId: string): Promise<boolean> {
+  const [taken] = await sql<{ status: string }[]>`
+    UPDATE image n SET status = 'REMOVED', version = n.version + 1, updated_at = now()
+      FROM image o WHERE n.id = o.id AND n.id = ${imageId} AND n.status IN ('READY', 'FAILED')
+    RETURNING o.status`;
+  if (!taken) return false;
+  const [used] = await sql`
+    SELECT 1 FROM image i JOIN workspace w ON w.image = i.tag AND w.status <> 'DELETED' WHERE i.id = ${imageId} LIMIT 1`;
+  if (!used) return true;
+  await sql`
+    UPDATE image SET status = ${taken.status}, version = version + 1, updated_at = now()
+     WHERE id = ${imageId} AND status = 'REMOVED'`;
+  return false;
 }
 
 export interface ScheduleRow {

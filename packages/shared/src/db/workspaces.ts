@@ -60,7 +60,9 @@ export async function applyWorkspaceCreates(
       ) AS d(operation_id, workspace_id, job_id, user_id, project_name, image)
     ), ok AS (
       SELECT d.* FROM data d JOIN op USING (operation_id)
-       WHERE d.image = ${baseImage} OR EXISTS (SELECT 1 FROM image i WHERE i.tag = d.image AND i.status = 'READY')
+       -- FOR SHARE: the image's cleanup (claimImageRemoval) waits for this transaction, then sees the workspace.
+       WHERE d.image = ${baseImage}
+          OR EXISTS (SELECT 1 FROM image i WHERE i.tag = d.image AND i.status = 'READY' FOR SHARE)
     ), ws AS (
       INSERT INTO workspace (id, user_id, project_name, image, status)
       SELECT ok.workspace_id, ok.user_id, ok.project_name, ok.image, 'CREATING' FROM ok
