@@ -16,6 +16,7 @@ import {
   getBuild,
   lastLogLines,
   placeWithReservation,
+  type RunningJob,
   recordBuilt,
 } from "@a4c/shared";
 import { pack } from "tar-stream";
@@ -119,7 +120,7 @@ class LogWriter {
   }
 }
 
-export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job: ClaimedJob) => Promise<StepResult>> = {
+export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job: RunningJob) => Promise<StepResult>> = {
   async place(d, job) {
     const need = d.limits.buildDiskBytes;
     let reasons: Record<string, string> = {};
@@ -143,7 +144,12 @@ export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job:
     const host = await buildHost(d, job);
     const found = await host.runtime.image(image.tag);
     if (found && found.labels[LABELS.image] === image.id) {
-      await recordBuilt(d.sql, image.id, found.id, found.sizeBytes);
+      await recordBuilt(
+        d.sql,
+        image.id,
+        { digest: found.id, sizeBytes: found.sizeBytes },
+        { jobId: job.id, owner: job.owner },
+      );
       await addImageHost(d.sql, image.id, host.row.id, "built");
       return `found ${image.tag} on ${host.row.name} (built before a restart): ${found.id.slice(0, 19)}`;
     }
@@ -172,7 +178,12 @@ export const buildSteps: Record<(typeof BUILD_STEPS)[number], (d: StepDeps, job:
     await log.close();
     const built = await host.runtime.image(image.tag);
     if (!built) throw new StepFailedError("build_failed", `the build ended but ${host.row.name} has no ${image.tag}`);
-    await recordBuilt(d.sql, image.id, built.id, built.sizeBytes);
+    await recordBuilt(
+      d.sql,
+      image.id,
+      { digest: built.id, sizeBytes: built.sizeBytes },
+      { jobId: job.id, owner: job.owner },
+    );
     await addImageHost(d.sql, image.id, host.row.id, "built");
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     return `built ${image.tag} on ${host.row.name} in ${seconds} s: ${built.id.slice(0, 19)}, ${(built.sizeBytes / 1048576).toFixed(1)} MiB, ${log.count} log lines`;

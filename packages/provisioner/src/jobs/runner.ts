@@ -17,6 +17,7 @@ import {
   type JobEnd,
   LeaseLostError,
   type Logger,
+  type RunningJob,
   renewLease,
   type Sql,
   setStep,
@@ -53,10 +54,10 @@ export interface RunnerOptions {
   hangAfterStep?: string | undefined;
 }
 
-type StepFn = (d: StepDeps, job: ClaimedJob) => Promise<string>;
+type StepFn = (d: StepDeps, job: RunningJob) => Promise<string>;
 
 /** A claimed job and the lease owner of this run (one token per run, so two workers of one process never pass each other's fence). */
-type Run = ClaimedJob & { owner: string };
+type Run = RunningJob;
 
 function plan(job: ClaimedJob): Array<[StepName, StepFn]> {
   switch (job.type) {

@@ -4,6 +4,7 @@
  */
 import { imageTag, scheduleTrigger } from "../domain/images.ts";
 import type { Sql, TransactionSql } from "./client.ts";
+import { LeaseLostError } from "./job-runs.ts";
 import { claimOperations, type OperationClaim } from "./operations.ts";
 
 type Db = Sql | TransactionSql;
@@ -141,12 +142,24 @@ export async function lastLogLines(db: Db, jobId: string, step: string, n: numbe
   return rows.map((r) => r.line);
 }
 
-/** A build's result, recorded before the job ends (the job's end makes the image READY). */
-export async function recordBuilt(db: Db, imageId: string, digest: string, sizeBytes: number): Promise<void> {
-  await db`
-    UPDATE image SET digest = ${digest}, size_bytes = ${sizeBytes}, built_at = coalesce(built_at, now()),
+/**
+ * A build's result, recorded before the job ends (the job's end makes the image READY), fenced by
+ * the run's lease: a build whose lease was taken over (it went on after a stall, while another
+ * provisioner built again) records nothing. @throws LeaseLostError then.
+ */
+export async function recordBuilt(
+  db: Db,
+  imageId: string,
+  built: { digest: string; sizeBytes: number },
+  run: { jobId: string; owner: string },
+): Promise<void> {
+  const rows = await db`
+    UPDATE image SET digest = ${built.digest}, size_bytes = ${built.sizeBytes}, built_at = coalesce(built_at, now()),
                      version = version + 1, updated_at = now()
-     WHERE id = ${imageId}`;
+     WHERE id = ${imageId} AND status = 'BUILDING'
+       AND EXISTS (SELECT 1 FROM job_lease WHERE job_id = ${run.jobId} AND owner = ${run.owner} FOR SHARE)
+    RETURNING id`;
+  if (rows.length === 0) throw new LeaseLostError(run.jobId);
 }
 
 export async function addImageHost(

@@ -22,6 +22,9 @@ export interface ClaimedJob {
   note: string | null;
 }
 
+/** A claimed job as its run sees it: with the lease owner that fences every change it makes. */
+export type RunningJob = ClaimedJob & { owner: string };
+
 /**
  * Claims the oldest runnable job: scheduled, or in progress under an expired lease (its
  * provisioner died or froze), and not held back. A delete waits for the jobs of its workspace that
