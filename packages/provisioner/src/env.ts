@@ -57,6 +57,12 @@ export const ProvisionerEnv = Type.Object({
   A4C_BUILD_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 600_000 }),
   /** How often the scheduler looks for due schedule ticks; 0: this instance schedules nothing. */
   A4C_SCHEDULER_INTERVAL_MS: Type.Integer({ minimum: 0, default: 1_000 }),
+  /**
+   * Days the history of finished jobs (their steps and output lines), the cleanup record and
+   * schedule ticks are kept; purged in batches every A4C_HISTORY_PURGE_INTERVAL_MS (0: never).
+   */
+  A4C_HISTORY_RETENTION_DAYS: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+  A4C_HISTORY_PURGE_INTERVAL_MS: Type.Integer({ minimum: 0, default: 3_600_000 }),
   /** Hours an image no workspace uses is kept on the hosts; 0 keeps them. */
   A4C_IMAGE_RETENTION_HOURS: Type.Number({ minimum: 0, default: 168 }),
   /** Domain of workspace hostnames: `<project>-<id>.<host>.<domain>`. */

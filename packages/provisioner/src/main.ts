@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { createLogger, createSql, LISTEN_OPTIONS, migrate, ShutdownManager } from "@a4c/shared";
+import { createLogger, createSql, LISTEN_OPTIONS, migrate, purgeHistory, ShutdownManager } from "@a4c/shared";
 import { opsApp } from "./app.ts";
 import { CleanupDaemon } from "./cleanup/cleanup-daemon.ts";
 import { DiskService } from "./disk/disk-service.ts";
@@ -87,6 +87,13 @@ function every(ms: number, name: string, task: () => Promise<unknown>): () => Pr
 await disk.refreshAll().catch((err) => log.warn({ event: "disk.first_read_failed", err }));
 const stopDisk = every(env.A4C_DISK_REFRESH_MS, "disk", () => disk.refreshAll());
 const stopCleanup = every(env.A4C_CLEANUP_INTERVAL_MS, "cleanup", () => cleanup.sweep());
+const stopHistory = every(env.A4C_HISTORY_PURGE_INTERVAL_MS, "history_purge", async () => {
+  const started = performance.now();
+  const purged = await purgeHistory(sql, env.A4C_HISTORY_RETENTION_DAYS);
+  const rows = Object.values(purged).reduce((a, b) => a + b, 0);
+  metrics.historyPurged.inc(rows);
+  if (rows > 0) log.info({ event: "history_purge.done", ...purged, ms: Math.round(performance.now() - started) });
+});
 runner.start();
 scheduler.start();
 
@@ -101,7 +108,7 @@ shutdown.register("http", async () => {
   await ops.stop();
 });
 shutdown.register("timers", async () => {
-  await Promise.all([stopDisk(), stopCleanup(), scheduler.stop()]);
+  await Promise.all([stopDisk(), stopCleanup(), stopHistory(), scheduler.stop()]);
 });
 // Jobs in flight finish their step and are held for another instance to resume at once.
 shutdown.register("runner", () => runner.stop());

@@ -47,6 +47,11 @@ export function provisionerMetrics() {
       labelNames: ["host", "action"],
       registers: [registry],
     }),
+    historyPurged: new Counter({
+      name: "a4c_provisioner_history_purged_rows_total",
+      help: "Rows of job history (steps, output lines), cleanup record and schedule ticks purged past their retention.",
+      registers: [registry],
+    }),
     scheduleTicks: new Counter({
       name: "a4c_provisioner_schedule_ticks_total",
       help: "Schedule ticks this instance claimed, by what they did (build, or nothing to build).",

@@ -6,6 +6,7 @@ export * from "./cdc/progress.ts";
 export * from "./config.ts";
 export * from "./cursor.ts";
 export * from "./db/client.ts";
+export * from "./db/history.ts";
 export * from "./db/hosts.ts";
 export * from "./db/image-reads.ts";
 export * from "./db/images.ts";
