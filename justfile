@@ -1,8 +1,13 @@
-# A4C task card. `just local` is the same as `npm start`; `just up` needs Docker and images.
+# A4C task card: `npx just <recipe>` from a checkout (`just` comes with `npm install`, from the
+# rust-just package), or `just <recipe>` where just is installed. `npx just --list` lists them.
 set dotenv-load := false
 
-# Full stack with official images (Docker hosts only; cannot run where images cannot be pulled)
+# The whole system, natively (no Docker image needed): installs what is missing, starts everything, prints the URLs
 up:
+    npm start
+
+# The same topology as containers, where images can be pulled (docker-compose.yaml)
+compose-up:
     docker compose up -d --wait
 
 # Infrastructure only (PostgreSQL, NATS, Redis), natively under .local/
@@ -25,7 +30,7 @@ test:
 check:
     npm run check
 
-# Benchmarks: writes (default), reads (cache and change-data lag) or search (job search, 1M jobs)
+# Benchmarks: writes (default), reads, search, provision, dashboard or images
 bench which="writes":
     bash infra/a4c.sh bench {{which}}
 
@@ -35,6 +40,14 @@ clean: stop
 
 logs service="write-gateway":
     tail -f .local/logs/{{service}}.log
+
+# PostgreSQL (the source of truth) to a file; default .local/backups/a4c-<time>.dump
+backup file="":
+    bash infra/a4c.sh backup {{file}}
+
+# A backup into a new database (never over one); then point DATABASE_URL at it, reindex, flush Redis
+restore file database:
+    bash infra/a4c.sh restore {{file}} {{database}}
 
 # --- VPS deploy over SSH (set A4C_HOST=user@host) ---
 go:

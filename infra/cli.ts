@@ -3,10 +3,12 @@
  * runs the project's own infrastructure under .local/ on its own ports, and our services.
  */
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createLogger, createSql, migrate } from "@a4c/shared";
 import type { Component } from "./components/types.ts";
 import { registerHosts } from "./lib/hosts.ts";
-import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOGS, PORTS, ROOT } from "./lib/paths.ts";
+import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOCAL, LOGS, PORTS, ROOT } from "./lib/paths.ts";
 import { aptInstall, say } from "./lib/shell.ts";
 import { stack } from "./stack.ts";
 
@@ -187,6 +189,39 @@ async function bench(args: string[]): Promise<number> {
   return code;
 }
 
+/**
+ * `backup [file] [--database a4c]`: PostgreSQL, the source of truth, to one file (default
+ * `.local/backups/<database>-<time>.dump`). Elasticsearch and Redis are rebuilt from it
+ * (docs/operations.md, "Backups").
+ */
+function backup(args: string[]): void {
+  const at = args.indexOf("--database");
+  const database = at >= 0 ? (args[at + 1] ?? DATABASE_NAME) : DATABASE_NAME;
+  const positional = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
+  const file =
+    positional[0] ?? join(LOCAL, "backups", `${database}-${new Date().toISOString().replace(/[:.]/g, "-")}.dump`);
+  mkdirSync(dirname(file), { recursive: true });
+  const started = performance.now();
+  stack().infrastructure.postgres.dump(database, file);
+  say(
+    `backup of ${database}: ${file} (${(statSync(file).size / 1024).toFixed(0)} KiB, ${Math.round(performance.now() - started)} ms)`,
+  );
+}
+
+/** `restore <file> <database>`: into a new database, never over one. */
+function restore(args: string[]): number {
+  const [file, database] = args;
+  if (!file || !database || !existsSync(file)) {
+    say("usage: restore <backup file> <new database name>");
+    return 2;
+  }
+  const started = performance.now();
+  stack().infrastructure.postgres.restore(file, database);
+  say(`restored ${file} into ${database} (${Math.round(performance.now() - started)} ms)`);
+  say(`next: point DATABASE_URL at it, then rebuild the search index (POST /reindex on es-sync) and flush Redis`);
+  return 0;
+}
+
 const [command = "start", ...rest] = process.argv.slice(2);
 try {
   switch (command) {
@@ -209,8 +244,14 @@ try {
     case "bench":
       process.exitCode = await bench(rest);
       break;
+    case "backup":
+      backup(rest);
+      break;
+    case "restore":
+      process.exitCode = restore(rest);
+      break;
     default:
-      say(`unknown command ${command}; use start | infra | stop | status | test | bench`);
+      say(`unknown command ${command}; use start | infra | stop | status | test | bench | backup | restore`);
       process.exitCode = 2;
   }
 } catch (err) {

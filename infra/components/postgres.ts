@@ -142,6 +142,36 @@ export class PostgresServer implements Component {
     ]).stdout;
   }
 
+  /**
+   * A consistent backup of one database (pg_dump's custom format: one snapshot, compressed, read
+   * by pg_restore), taken while it serves. Publications come with it; replication slots do not
+   * (they belong to the server: the launcher makes them).
+   */
+  dump(database: string, file: string): void {
+    run(this.#bin("pg_dump"), ["-h", "127.0.0.1", "-p", String(this.port), "-U", "a4c", "-Fc", "-f", file, database]);
+  }
+
+  /** Restores a backup into a new database `database`; refuses one that exists (nothing is overwritten). */
+  restore(file: string, database: string): void {
+    if (this.psql(`SELECT 1 FROM pg_database WHERE datname = '${database.replace(/'/g, "")}'`).trim() === "1") {
+      throw new Error(`database ${database} exists: restore into a new one (then point DATABASE_URL at it)`);
+    }
+    this.psql(`CREATE DATABASE "${database}"`);
+    run(this.#bin("pg_restore"), [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(this.port),
+      "-U",
+      "a4c",
+      "--no-owner",
+      "--exit-on-error",
+      "-d",
+      database,
+      file,
+    ]);
+  }
+
   ensureDatabase(name: string, template?: string): void {
     const exists = this.psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`).trim() === "1";
     if (!exists) this.psql(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
