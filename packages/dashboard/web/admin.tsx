@@ -1,7 +1,7 @@
 /** The operators' screens (admin token): hosts and their disks, the two DLQs with replay, the cleanup record. */
 import { useState } from "preact/hooks";
 import { type Api, get, type Host, ops, type SearchDlqPage, type WritesDlqPage, write } from "./api.ts";
-import { Badge, bytes, ErrorBanner, Panel, short, Table, useLoad, when } from "./ui.tsx";
+import { Badge, bytes, type Cursors, ErrorBanner, Pager, Panel, short, Table, useLoad, when } from "./ui.tsx";
 
 function DiskBar({ host }: { host: Host }) {
   const pct = host.disk.usedPercent ?? 0;
@@ -181,7 +181,7 @@ export function DlqPage() {
 }
 
 export function CleanupScreen() {
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [cursors, setCursors] = useState<Cursors>([null]);
   const [error, setError] = useState<unknown>(null);
   const cursor = cursors[cursors.length - 1];
   const page = useLoad(
@@ -233,18 +233,7 @@ export function CleanupScreen() {
             </tr>
           ))}
         </Table>
-        <div class="pager">
-          <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <button
-            type="button"
-            disabled={!page.data?.cursor}
-            onClick={() => page.data?.cursor && setCursors((c) => [...c, page.data?.cursor ?? null])}
-          >
-            Older →
-          </button>
-        </div>
+        <Pager cursors={cursors} setCursors={setCursors} next={page.data?.cursor} showPage={false} />
       </Panel>
     </div>
   );

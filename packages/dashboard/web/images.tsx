@@ -22,7 +22,7 @@ import {
   write,
 } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Badge, bytes, ErrorBanner, Panel, Steps, short, Table, useLoad, when } from "./ui.tsx";
+import { Badge, bytes, type Cursors, ErrorBanner, Pager, Panel, Steps, short, Table, useLoad, when } from "./ui.tsx";
 
 const STATUSES = ["BUILDING", "READY", "FAILED", "REMOVED"] as const;
 
@@ -41,7 +41,7 @@ export function ImagesPage({ me, query }: { me: Me; query: URLSearchParams }) {
   const repository = query.get("repository") ?? "";
   const status = query.get("status") ?? "";
   const [draft, setDraft] = useState({ repository, status });
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [cursors, setCursors] = useState<Cursors>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
   const [building, setBuilding] = useState(false);
   // Read again every 2 s while an image on screen is building, every 15 s otherwise.
@@ -122,19 +122,7 @@ export function ImagesPage({ me, query }: { me: Me; query: URLSearchParams }) {
             </tr>
           ))}
         </Table>
-        <div class="pager">
-          <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span class="muted">page {cursors.length}</span>
-          <button
-            type="button"
-            disabled={!list.data?.cursor}
-            onClick={() => list.data?.cursor && setCursors((c) => [...c, list.data?.cursor ?? null])}
-          >
-            Older →
-          </button>
-        </div>
+        <Pager cursors={cursors} setCursors={setCursors} next={list.data?.cursor} />
       </Panel>
       {me.kind === "admin" && (
         <>

@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { FINAL_JOB, get, type JobChange, type JobDoc, type JobView, listen, type SearchAnswer, write } from "./api.ts";
 import { navigate } from "./router.ts";
-import { Badge, ErrorBanner, Panel, Steps, short, Table, useLoad, when } from "./ui.tsx";
+import { Badge, type Cursors, ErrorBanner, Pager, Panel, Steps, short, Table, useLoad, when } from "./ui.tsx";
 
 /** Adds `field:value` to the query, or takes it away when it is there. */
 export function toggleTerm(q: string, field: string, value: string): string {
@@ -62,7 +62,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const q = query.get("q") ?? "";
   const sort = query.get("sort") ?? "createdAt:desc";
   const [draft, setDraft] = useState(q);
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [cursors, setCursors] = useState<Cursors>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
   const [refreshTick, setRefreshTick] = useState(0);
   const { data, error } = useLoad(
@@ -174,19 +174,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
               </tr>
             ))}
           </Table>
-          <div class="pager">
-            <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              ← Previous
-            </button>
-            <span class="muted">page {cursors.length}</span>
-            <button
-              type="button"
-              disabled={!data?.cursor}
-              onClick={() => data?.cursor && setCursors((c) => [...c, data.cursor])}
-            >
-              Next →
-            </button>
-          </div>
+          <Pager cursors={cursors} setCursors={setCursors} next={data?.cursor} back="← Previous" forward="Next →" />
         </section>
       </div>
     </div>

@@ -149,3 +149,38 @@ export function Steps({ steps }: { steps: JobView["steps"] }) {
     </ol>
   );
 }
+
+/** The cursors of a paged list: the first page's is null, then each page's `cursor`, in order. */
+export type Cursors = Array<string | null>;
+
+/**
+ * Back and forth through a keyset-paged list: back drops the last cursor, forward adds the page's
+ * own `next` cursor (none: the last page).
+ */
+export function Pager({
+  cursors,
+  setCursors,
+  next,
+  back = "← Newer",
+  forward = "Older →",
+  showPage = true,
+}: {
+  cursors: Cursors;
+  setCursors: (update: (c: Cursors) => Cursors) => void;
+  next: string | null | undefined;
+  back?: string;
+  forward?: string;
+  showPage?: boolean;
+}) {
+  return (
+    <div class="pager">
+      <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        {back}
+      </button>
+      {showPage && <span class="muted">page {cursors.length}</span>}
+      <button type="button" disabled={!next} onClick={() => next && setCursors((c) => [...c, next])}>
+        {forward}
+      </button>
+    </div>
+  );
+}
