@@ -124,22 +124,18 @@ export class PostgresServer implements Component {
     this.#pgCtl(["-m", mode, "-w", "-t", "60", "stop"], true);
   }
 
+  /** A client tool (psql, pg_dump, pg_restore) connected to this server as the superuser. */
+  #client(tool: string, args: string[]) {
+    return run(this.#bin(tool), ["-h", "127.0.0.1", "-p", String(this.port), "-U", "a4c", ...args]);
+  }
+
   /** Runs SQL as the superuser against `db`. */
   psql(sql: string, db = "postgres"): string {
-    return run(this.#bin("psql"), [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(this.port),
-      "-U",
-      "a4c",
-      "-d",
-      db,
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-Atqc",
-      sql,
-    ]).stdout;
+    return this.#client("psql", ["-d", db, "-v", "ON_ERROR_STOP=1", "-Atqc", sql]).stdout;
+  }
+
+  #exists(database: string): boolean {
+    return this.psql(`SELECT 1 FROM pg_database WHERE datname = '${database.replace(/'/g, "")}'`).trim() === "1";
   }
 
   /**
@@ -148,33 +144,20 @@ export class PostgresServer implements Component {
    * (they belong to the server: the launcher makes them).
    */
   dump(database: string, file: string): void {
-    run(this.#bin("pg_dump"), ["-h", "127.0.0.1", "-p", String(this.port), "-U", "a4c", "-Fc", "-f", file, database]);
+    this.#client("pg_dump", ["-Fc", "-f", file, database]);
   }
 
   /** Restores a backup into a new database `database`; refuses one that exists (nothing is overwritten). */
   restore(file: string, database: string): void {
-    if (this.psql(`SELECT 1 FROM pg_database WHERE datname = '${database.replace(/'/g, "")}'`).trim() === "1") {
+    if (this.#exists(database)) {
       throw new Error(`database ${database} exists: restore into a new one (then point DATABASE_URL at it)`);
     }
     this.psql(`CREATE DATABASE "${database}"`);
-    run(this.#bin("pg_restore"), [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(this.port),
-      "-U",
-      "a4c",
-      "--no-owner",
-      "--exit-on-error",
-      "-d",
-      database,
-      file,
-    ]);
+    this.#client("pg_restore", ["--no-owner", "--exit-on-error", "-d", database, file]);
   }
 
   ensureDatabase(name: string, template?: string): void {
-    const exists = this.psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`).trim() === "1";
-    if (!exists) this.psql(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
+    if (!this.#exists(name)) this.psql(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
   }
 
   async status(): Promise<ComponentStatus> {
