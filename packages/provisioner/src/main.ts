@@ -95,7 +95,7 @@ const stopHistory = every(env.A4C_HISTORY_PURGE_INTERVAL_MS, "history_purge", as
   if (rows > 0) log.info({ event: "history_purge.done", ...purged, ms: Math.round(performance.now() - started) });
 });
 runner.start();
-scheduler.start();
+const stopScheduler = every(env.A4C_SCHEDULER_INTERVAL_MS, "scheduler", () => scheduler.pass());
 
 const ops = opsApp({ env, sql, log, metrics, pool, disk, cleanup }).listen({
   port: env.PORT,
@@ -108,7 +108,7 @@ shutdown.register("http", async () => {
   await ops.stop();
 });
 shutdown.register("timers", async () => {
-  await Promise.all([stopDisk(), stopCleanup(), stopHistory(), scheduler.stop()]);
+  await Promise.all([stopDisk(), stopCleanup(), stopHistory(), stopScheduler()]);
 });
 // Jobs in flight finish their step and are held for another instance to resume at once.
 shutdown.register("runner", () => runner.stop());

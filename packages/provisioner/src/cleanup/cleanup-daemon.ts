@@ -18,7 +18,7 @@ import {
   removeImageHost,
   type Sql,
 } from "@a4c/shared";
-import { LABELS, type ManagedContainer } from "../hosts/docker-runtime.ts";
+import { LABELS } from "../hosts/docker-runtime.ts";
 import type { HostPool, PooledHost } from "../hosts/host-pool.ts";
 import type { ProvisionerMetrics } from "../metrics.ts";
 
@@ -83,39 +83,15 @@ export class CleanupDaemon {
       for (const hostId of image.host_ids) {
         const host = hosts.find((h) => h.row.id === hostId);
         if (!host || host.row.state === "unreachable") continue;
-        if (this.o.dryRun && (await this.#imageReported(image.id, hostId))) continue;
-        let action = this.o.dryRun ? "would_remove" : "removed";
-        let detail: string | undefined;
-        if (!this.o.dryRun) {
-          try {
-            await host.runtime.removeImage(image.tag);
-            await removeImageHost(this.sql, image.id, hostId);
-          } catch (err) {
-            action = "failed";
-            detail = (err as Error).message.slice(0, 500);
-          }
-        }
-        await recordCleanupAction(this.sql, {
-          hostId,
-          containerId: null,
-          workspaceId: null,
-          imageId: image.id,
-          reason: `${image.tag}: ${reason}`,
-          action,
-          detail,
-        });
-        this.metrics.cleanup.inc({ host: host.row.name, action });
-        this.log.info({ event: "cleanup.image", host: host.row.name, image: image.tag, action });
-        done.push({ host: host.row.name, containerId: null, imageId: image.id, reason, action });
+        if (this.o.dryRun && (await this.#reported(hostId, "image_id", image.id))) continue;
+        const remove = async () => {
+          await host.runtime.removeImage(image.tag);
+          await removeImageHost(this.sql, image.id, hostId);
+        };
+        done.push(await this.#removeAndRecord(host, { imageId: image.id, tag: image.tag }, reason, remove));
       }
     }
     return done;
-  }
-
-  async #imageReported(imageId: string, hostId: string): Promise<boolean> {
-    const rows = await this.sql`
-      SELECT 1 FROM cleanup_action WHERE image_id = ${imageId} AND host_id = ${hostId} AND action = 'would_remove' LIMIT 1`;
-    return rows.length > 0;
   }
 
   async #sweepHost(host: PooledHost) {
@@ -137,40 +113,60 @@ export class CleanupDaemon {
       const reason = orphanReason(c, byId.get(wsId) ?? null, Date.now(), this.o.graceMs);
       if (!reason) continue;
       // Dry run: each orphan is reported once, not again on every sweep.
-      if (this.o.dryRun && (await this.#reported(c.id))) continue;
-      actions.push(await this.#act(host, c, wsId, reason));
+      if (this.o.dryRun && (await this.#reported(host.row.id, "container_id", c.id))) continue;
+      const validId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(wsId);
+      const target = { containerId: c.id, workspaceId: validId ? wsId : null };
+      actions.push(await this.#removeAndRecord(host, target, reason, () => host.runtime.remove(c.id)));
     }
     return actions;
   }
 
-  async #reported(containerId: string): Promise<boolean> {
+  /** Dry run: whether this container or image was reported on this host already (each once). */
+  async #reported(hostId: string, column: "container_id" | "image_id", id: string): Promise<boolean> {
     const rows = await this.sql`
-      SELECT 1 FROM cleanup_action WHERE container_id = ${containerId} AND action = 'would_remove' LIMIT 1`;
+      SELECT 1 FROM cleanup_action
+       WHERE ${this.sql(column)} = ${id} AND host_id = ${hostId} AND action = 'would_remove' LIMIT 1`;
     return rows.length > 0;
   }
 
-  async #act(host: PooledHost, c: ManagedContainer, workspaceId: string, reason: string): Promise<Action> {
+  /**
+   * Removes a container or an image from a host (in dry-run mode: does not), and records what
+   * happened and why: the cleanup record, the metric and the log.
+   */
+  async #removeAndRecord(
+    host: PooledHost,
+    target: { containerId: string; workspaceId: string | null } | { imageId: string; tag: string },
+    reason: string,
+    remove: () => Promise<void>,
+  ): Promise<Action> {
     let action = this.o.dryRun ? "would_remove" : "removed";
     let detail: string | undefined;
     if (!this.o.dryRun) {
       try {
-        await host.runtime.remove(c.id);
+        await remove();
       } catch (err) {
         action = "failed";
         detail = (err as Error).message.slice(0, 500);
       }
     }
-    const validId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(workspaceId);
-    await recordCleanupAction(this.sql, {
-      hostId: host.row.id,
-      containerId: c.id,
-      workspaceId: validId ? workspaceId : null,
-      reason,
-      action,
-      detail,
-    });
     this.metrics.cleanup.inc({ host: host.row.name, action });
-    this.log.info({ event: "cleanup.action", host: host.row.name, containerId: c.id, workspaceId, reason, action });
-    return { host: host.row.name, containerId: c.id, reason, action };
+    if ("imageId" in target) {
+      // An image's record names its tag; the image id is beside it.
+      await recordCleanupAction(this.sql, {
+        hostId: host.row.id,
+        containerId: null,
+        workspaceId: null,
+        imageId: target.imageId,
+        reason: `${target.tag}: ${reason}`,
+        action,
+        detail,
+      });
+      this.log.info({ event: "cleanup.image", host: host.row.name, image: target.tag, action });
+      return { host: host.row.name, containerId: null, imageId: target.imageId, reason, action };
+    }
+    const { containerId, workspaceId } = target;
+    await recordCleanupAction(this.sql, { hostId: host.row.id, containerId, workspaceId, reason, action, detail });
+    this.log.info({ event: "cleanup.action", host: host.row.name, containerId, workspaceId, reason, action });
+    return { host: host.row.name, containerId, reason, action };
   }
 }

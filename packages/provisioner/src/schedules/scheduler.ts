@@ -1,5 +1,5 @@
 /**
- * The build scheduler: every few hundred milliseconds it reads the schedules and, for each one
+ * The build scheduler: every pass reads the schedules and, for each one
  * with a tick due, claims that tick in PostgreSQL (claimTick: a compare-and-set of the schedule's
  * last tick, in the transaction that starts the build). Any number of provisioners run it; each
  * tick is claimed once. Ticks are computed by croner in the schedule's time zone.
@@ -29,32 +29,15 @@ export function dueTick(cron: string, timezone: string, after: Date, now: Date):
   return due;
 }
 
+/** Claims due ticks; the provisioner runs `pass` every A4C_SCHEDULER_INTERVAL_MS (main.ts). */
 export class Scheduler {
-  #timer: ReturnType<typeof setInterval> | null = null;
-  #running: Promise<void> = Promise.resolve();
-
   constructor(
     private readonly sql: Sql,
     private readonly metrics: ProvisionerMetrics,
     private readonly log: Logger,
+    /** `intervalMs`: how often `pass` runs (a tick claimed later than two of these is logged late). */
     private readonly o: { instance: string; intervalMs: number },
   ) {}
-
-  start(): void {
-    if (this.o.intervalMs <= 0) return;
-    this.#timer = setInterval(() => {
-      this.#running = this.#running
-        .then(async () => {
-          await this.pass();
-        })
-        .catch((err) => this.log.warn({ event: "scheduler.failed", err }));
-    }, this.o.intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#running;
-  }
 
   /** One look at every schedule; the ticks this instance claimed. */
   async pass(now = new Date()): Promise<number> {

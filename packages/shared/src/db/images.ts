@@ -113,18 +113,16 @@ export interface BuildRow {
   digest: string | null;
 }
 
-export async function getBuild(db: Db, imageId: string): Promise<BuildRow | null> {
+async function buildWhere(db: Db, where: ReturnType<Db>): Promise<BuildRow | null> {
   const [row] = await db<BuildRow[]>`
-    SELECT id::text, repository, commit_sha, tag, status, dockerfile, files, digest FROM image WHERE id = ${imageId}`;
+    SELECT id::text, repository, commit_sha, tag, status, dockerfile, files, digest FROM image WHERE ${where}`;
   return row ?? null;
 }
 
+export const getBuild = (db: Db, imageId: string) => buildWhere(db, db`id = ${imageId}`);
+
 /** The image a workspace runs, if it is one of ours (by tag). */
-export async function builtImageByTag(db: Db, tag: string): Promise<BuildRow | null> {
-  const [row] = await db<BuildRow[]>`
-    SELECT id::text, repository, commit_sha, tag, status, dockerfile, files, digest FROM image WHERE tag = ${tag}`;
-  return row ?? null;
-}
+export const builtImageByTag = (db: Db, tag: string) => buildWhere(db, db`tag = ${tag}`);
 
 /** Appends output lines of a job's step (the build log). */
 export async function appendJobLog(db: Db, jobId: string, step: string, lines: string[]): Promise<void> {
