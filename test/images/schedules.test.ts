@@ -222,10 +222,15 @@ describe("image cleanup", () => {
     await Bun.sleep(1_200);
     await cleaner.start();
     try {
+      // The image is REMOVED first (out of use), then removed from its host and recorded.
       await until(
-        "the unused image removed",
+        "the unused image removed and recorded",
         async () =>
-          (await p.stack.sql`SELECT 1 FROM image WHERE id = ${unusedImage.id} AND status = 'REMOVED'`).length > 0,
+          (
+            await p.stack.sql`
+              SELECT 1 FROM image i JOIN cleanup_action c ON c.image_id = i.id
+               WHERE i.id = ${unusedImage.id} AND i.status = 'REMOVED'`
+          ).length > 0,
         30_000,
       );
       const actions = await p.stack.sql<{ action: string; reason: string; container_id: string | null }[]>`
