@@ -63,6 +63,7 @@ async function printStatus(): Promise<boolean> {
     ...Object.values(s.cdc),
     ...s.hosts,
     ...Object.values(s.services),
+    ...Object.values(s.monitoring),
   ];
   let allUp = true;
   for (const c of all) {
@@ -79,6 +80,7 @@ async function printStatus(): Promise<boolean> {
 async function start(): Promise<void> {
   const s = await startInfrastructure();
   for (const svc of Object.values(s.services)) await timed(svc, () => svc.start());
+  for (const m of [s.monitoring.alertmanager, s.monitoring.prometheus]) await timed(m, () => m.start());
   await printStatus();
   say("");
   say(`dashboard      http://127.0.0.1:${PORTS.dashboard}   (sign in with a user token or the admin token)`);
@@ -91,14 +93,22 @@ async function start(): Promise<void> {
     `provisioner    http://127.0.0.1:${PORTS.provisioner}/ready   (hosts: ${s.hosts.map((h) => h.hostName).join(", ")})`,
   );
   say(`ci-consumer    http://127.0.0.1:${PORTS.ciConsumer}/ready   (Kafka ci.builds → POST /v1/images/builds)`);
+  say(
+    `prometheus     ${s.monitoring.prometheus.url}/alerts   (rules: infra/monitoring/alerts.yml; metrics token in .local/metrics-token)`,
+  );
+  say(
+    `alertmanager   ${s.monitoring.alertmanager.url}   (posts to ${process.env.A4C_ALERT_WEBHOOK_URL || "no webhook: set A4C_ALERT_WEBHOOK_URL"})`,
+  );
   say(`admin token    ${adminToken()}   (also in .local/admin-token)`);
   say(`logs           ${LOGS}`);
 }
 
 async function stop(): Promise<void> {
   const s = stack();
-  // Services first (they drain), then infrastructure in reverse start order.
+  // Monitoring, then services (they drain), then infrastructure in reverse start order.
   for (const svc of [
+    s.monitoring.prometheus,
+    s.monitoring.alertmanager,
     s.services.ciConsumer,
     s.services.dashboard,
     s.services.writeGateway,
@@ -155,6 +165,8 @@ async function startWithTemplate(): Promise<Record<string, string>> {
 async function test(args: string[]): Promise<number> {
   // The dashboard tests drive Debian's Chromium (no browser download works here).
   aptInstall(["chromium"]);
+  // The alert tests run their own Prometheus and Alertmanager from the same packages.
+  stack().monitoring.prometheus.install();
   const env = await startWithTemplate();
   const started = performance.now();
   const { code, output } = await runTee(process.execPath, ["test", "--timeout", "120000", ...args], env);

@@ -3,6 +3,7 @@ import { debeziumToKafka, debeziumToNats } from "./components/debezium.ts";
 import { dockerHosts } from "./components/docker-host.ts";
 import { ElasticsearchServer } from "./components/elasticsearch.ts";
 import { KafkaServer } from "./components/kafka.ts";
+import { AlertmanagerServer, PrometheusServer } from "./components/monitoring.ts";
 import { NatsServer } from "./components/nats.ts";
 import { PostgresServer } from "./components/postgres.ts";
 import { RedisServer } from "./components/redis.ts";
@@ -14,6 +15,7 @@ import {
   elasticsearchUrl,
   LOCAL,
   LOGS,
+  metricsToken,
   natsUrl,
   PORTS,
   ROOT,
@@ -38,6 +40,7 @@ export function stack() {
     KAFKA_BROKERS: `127.0.0.1:${PORTS.kafka}`,
     A4C_ADMIN_TOKEN: adminToken(),
     A4C_TOKEN_SECRET: tokenSecret(),
+    A4C_METRICS_TOKEN: metricsToken(),
     // The provisioner logs in to the hosts with the key the launcher made for them.
     A4C_SSH_KEY: join(LOCAL, "ssh", "id_ed25519"),
   };
@@ -58,34 +61,50 @@ export function stack() {
   const hosts = dockerHosts(LOCAL, PORTS.hostSsh);
   const service = (name: string, port: number) =>
     new ServiceProcess(name, ROOT, RUN, LOGS, port, { ...common, PORT: String(port) });
+  const services = {
+    writeProcessor: service("write-processor", PORTS.processor),
+    writeGateway: service("write-gateway", PORTS.gateway),
+    readApi: service("read-api", PORTS.readApi),
+    esSync: service("es-sync", PORTS.esSync),
+    provisioner: service("provisioner", PORTS.provisioner),
+    // Kafka `ci.builds` → the gateway's POST /v1/images/builds; after the gateway (its /ready needs it).
+    ciConsumer: new ServiceProcess("ci-consumer", ROOT, RUN, LOGS, PORTS.ciConsumer, {
+      ...common,
+      A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
+      PORT: String(PORTS.ciConsumer),
+    }),
+    // The front door: the dashboard and the API on one origin (and the CLI's default URL).
+    dashboard: new ServiceProcess("dashboard", ROOT, RUN, LOGS, PORTS.dashboard, {
+      A4C_ADMIN_TOKEN: common.A4C_ADMIN_TOKEN,
+      A4C_METRICS_TOKEN: common.A4C_METRICS_TOKEN,
+      A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
+      A4C_READ_API_URL: `http://127.0.0.1:${PORTS.readApi}`,
+      A4C_PROCESSOR_URL: `http://127.0.0.1:${PORTS.processor}`,
+      A4C_ES_SYNC_URL: `http://127.0.0.1:${PORTS.esSync}`,
+      A4C_PROVISIONER_URL: `http://127.0.0.1:${PORTS.provisioner}`,
+      PORT: String(PORTS.dashboard),
+    }),
+  };
   return {
     infrastructure: { postgres, nats, redis, elasticsearch, kafka },
     /** Change-data capture; started after migrations, which create the publications. */
     cdc: { debeziumNats, debeziumKafka },
     hosts,
-    services: {
-      writeProcessor: service("write-processor", PORTS.processor),
-      writeGateway: service("write-gateway", PORTS.gateway),
-      readApi: service("read-api", PORTS.readApi),
-      esSync: service("es-sync", PORTS.esSync),
-      provisioner: service("provisioner", PORTS.provisioner),
-      // Kafka `ci.builds` → the gateway's POST /v1/images/builds; after the gateway (its /ready needs it).
-      ciConsumer: new ServiceProcess("ci-consumer", ROOT, RUN, LOGS, PORTS.ciConsumer, {
-        ...common,
-        A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
-        PORT: String(PORTS.ciConsumer),
-      }),
-      // The front door: the dashboard and the API on one origin (and the CLI's default URL).
-      dashboard: new ServiceProcess("dashboard", ROOT, RUN, LOGS, PORTS.dashboard, {
-        A4C_ADMIN_TOKEN: common.A4C_ADMIN_TOKEN,
-        A4C_GATEWAY_URL: `http://127.0.0.1:${PORTS.gateway}`,
-        A4C_READ_API_URL: `http://127.0.0.1:${PORTS.readApi}`,
-        A4C_PROCESSOR_URL: `http://127.0.0.1:${PORTS.processor}`,
-        A4C_ES_SYNC_URL: `http://127.0.0.1:${PORTS.esSync}`,
-        A4C_PROVISIONER_URL: `http://127.0.0.1:${PORTS.provisioner}`,
-        PORT: String(PORTS.dashboard),
-      }),
-    },
+    services,
+    monitoring: monitoring(Object.values(services), common.A4C_METRICS_TOKEN),
     env: common,
   };
+}
+
+/** Prometheus scrapes every service the launcher starts; Alertmanager posts to A4C_ALERT_WEBHOOK_URL. */
+function monitoring(services: ServiceProcess[], token: string) {
+  const alertmanager = new AlertmanagerServer(join(LOCAL, "alertmanager"), PORTS.alertmanager, {
+    webhookUrl: process.env.A4C_ALERT_WEBHOOK_URL || undefined,
+  });
+  const targets = services.map((svc) => ({ service: svc.name, url: `http://127.0.0.1:${svc.port}` }));
+  const prometheus = new PrometheusServer(join(LOCAL, "prometheus"), PORTS.prometheus, targets, {
+    alertmanagerUrl: alertmanager.url,
+    metricsToken: token,
+  });
+  return { alertmanager, prometheus };
 }

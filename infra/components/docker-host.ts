@@ -4,7 +4,6 @@ import {
   aptInstall,
   assertPortFree,
   isAlive,
-  isRoot,
   portOpen,
   readPid,
   run,
@@ -77,20 +76,9 @@ export class DockerHost implements Component {
   }
 
   install(): void {
-    // Installing docker.io / openssh-server would start a system-wide dockerd (bridge, iptables)
-    // and an sshd on port 22 where init scripts run; a policy-rc.d that says 101 forbids that.
-    const policy = "/usr/sbin/policy-rc.d";
-    let added = false;
-    try {
-      aptInstall(["docker.io", "openssh-server", "busybox-static"], () => {
-        if (isRoot && !existsSync(policy)) {
-          writeFileSync(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
-          added = true;
-        }
-      });
-    } finally {
-      if (added) rmSync(policy, { force: true });
-    }
+    // Installing docker.io / openssh-server must not start a system-wide dockerd (bridge,
+    // iptables) or an sshd on port 22.
+    aptInstall(["docker.io", "openssh-server", "busybox-static"], { keepServicesStopped: true });
   }
 
   async start(): Promise<void> {

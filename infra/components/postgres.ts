@@ -47,10 +47,12 @@ export class PostgresServer implements Component {
 
   install(): void {
     if (postgresBinDir()) return;
-    aptInstall(["postgresql", "postgresql-contrib"], () => {
-      // Do not let the package create and start a cluster of its own on 5432.
-      mkdirSync("/etc/postgresql-common", { recursive: true });
-      writeFileSync("/etc/postgresql-common/createcluster.conf", "create_main_cluster = false\n");
+    aptInstall(["postgresql", "postgresql-contrib"], {
+      preInstall: () => {
+        // Do not let the package create and start a cluster of its own on 5432.
+        mkdirSync("/etc/postgresql-common", { recursive: true });
+        writeFileSync("/etc/postgresql-common/createcluster.conf", "create_main_cluster = false\n");
+      },
     });
   }
 

@@ -33,6 +33,8 @@ export const PORTS = {
   /** First of the simulated hosts' sshd ports (one per host, consecutive). */
   hostSsh: port("A4C_HOST_SSH_PORT", 52201),
   elasticsearchTransport: port("A4C_ES_TRANSPORT_PORT", 59300),
+  prometheus: port("A4C_PROMETHEUS_PORT", 59090),
+  alertmanager: port("A4C_ALERTMANAGER_PORT", 59095),
 };
 
 export function ensureDirs(): void {
@@ -53,6 +55,8 @@ function localSecret(envName: string, file: string): string {
 
 export const adminToken = () => localSecret("A4C_ADMIN_TOKEN", "admin-token");
 export const tokenSecret = () => localSecret("A4C_TOKEN_SECRET", "token-secret");
+/** Opens every service's /metrics and nothing else: Prometheus scrapes with it. */
+export const metricsToken = () => localSecret("A4C_METRICS_TOKEN", "metrics-token");
 
 export const DATABASE_NAME = "a4c";
 export const databaseUrl = (db = DATABASE_NAME, p = PORTS.postgres) => `postgres://a4c@127.0.0.1:${p}/${db}`;

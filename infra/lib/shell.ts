@@ -179,8 +179,20 @@ export function chownToServiceUser(path: string): void {
 
 let aptUpdated = false;
 
+export interface AptOptions {
+  /**
+   * Packages that bring a daemon (docker.io, sshd, prometheus) would start it through the init
+   * system, on its default ports; a policy-rc.d that says 101 forbids that while they install.
+   */
+  keepServicesStopped?: boolean;
+  /** Runs once before anything is installed (only when something is missing). */
+  preInstall?: () => void;
+}
+
+const POLICY_RC = "/usr/sbin/policy-rc.d";
+
 /** Installs Debian packages that are missing. Needs root (or passwordless sudo). */
-export function aptInstall(packages: string[], preInstall?: () => void): void {
+export function aptInstall(packages: string[], opts: AptOptions = {}): void {
   // dpkg-query's own format syntax, not a template literal.
   const statusFormat = "-f=$" + "{Status}";
   const missing = packages.filter(
@@ -189,15 +201,21 @@ export function aptInstall(packages: string[], preInstall?: () => void): void {
   if (missing.length === 0) return;
   const sudo = isRoot ? [] : ["sudo", "-n"];
   say(`installing Debian packages: ${missing.join(", ")}`);
-  preInstall?.();
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const exec = (args: string[]) => {
-    const [cmd, ...rest] = [...sudo, ...args] as [string, ...string[]];
-    run(cmd, rest, { env });
-  };
-  if (!aptUpdated) {
-    exec(["apt-get", "update", "-qq"]);
-    aptUpdated = true;
+  opts.preInstall?.();
+  const guard = opts.keepServicesStopped && isRoot && !existsSync(POLICY_RC);
+  if (guard) writeFileSync(POLICY_RC, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+  try {
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    const exec = (args: string[]) => {
+      const [cmd, ...rest] = [...sudo, ...args] as [string, ...string[]];
+      run(cmd, rest, { env });
+    };
+    if (!aptUpdated) {
+      exec(["apt-get", "update", "-qq"]);
+      aptUpdated = true;
+    }
+    exec(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing]);
+  } finally {
+    if (guard) rmSync(POLICY_RC, { force: true });
   }
-  exec(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing]);
 }

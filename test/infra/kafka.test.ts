@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { endOffsets, groupLag, setGroupOffsets, withAdmin } from "@a4c/shared";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { CDC_JOB_TOPIC, cdcJobTopic, deleteTopics, ensureTopics, KafkaServer } from "../../infra/components/kafka.ts";
 import { LOCAL } from "../../infra/lib/paths.ts";
@@ -102,6 +103,25 @@ describe("kafka", () => {
       await consumer.stop();
     }
   }, 90_000);
+
+  test("groupLag (the lag gauges' reading): all of the topic for a new group, end − committed after commits", async () => {
+    const client = new Kafka({ clientId: `kt-lag-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+    const group = `kt-lag-${run}`;
+    await withAdmin(client, async (admin) => {
+      const end = await endOffsets(admin, topic.name);
+      const total = Number([...end.values()].reduce((a, b) => a + b, 0n));
+      expect(total).toBe(60); // the 60 messages the test above wrote
+      expect(await groupLag(admin, group, topic.name)).toBe(60);
+      // Committed halfway in one partition, to the end in the others.
+      const [first] = [...end.keys()].filter((p) => (end.get(p) ?? 0n) >= 2n);
+      const half = new Map([...end].map(([p, high]) => [p, p === first ? high / 2n : high]));
+      await setGroupOffsets(admin, group, topic.name, half);
+      expect(await groupLag(admin, group, topic.name)).toBe(
+        Number((end.get(first ?? 0) ?? 0n) - (end.get(first ?? 0) ?? 0n) / 2n),
+      );
+      await admin.deleteGroups([group]);
+    });
+  });
 
   test("status reports the broker with its memory", async () => {
     const st = await kafka.status();

@@ -270,3 +270,26 @@ test("/ready shows change-data progress; /metrics shows lag, hits and fallbacks"
   expect(text).toMatch(/a4c_cdc_lag_seconds_count\{[^}]*\} [1-9]/);
   expect(text).toContain("a4c_read_cache_lookups_total");
 });
+
+test("the alert rules' inputs: the read-api's feed is live, the processor reports the Debezium slot's WAL lag", async () => {
+  const live = await until(
+    () => metricValue(stack.readApi, "a4c_read_cdc_feed_live"),
+    (v) => v === 1,
+    20_000,
+  );
+  expect(live.value).toBe(1);
+  const slots = await stack.sql<{ slot_name: string }[]>`
+    SELECT slot_name FROM pg_replication_slots WHERE database = current_database()`;
+  expect(slots.length).toBeGreaterThan(0);
+  const text = await metricsText(stack.processor);
+  for (const { slot_name } of slots) {
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith("a4c_postgres_replication_slot_lag_bytes{") && l.includes(`slot="${slot_name}"`));
+    expect({ slot_name, line: line ?? null }).toMatchObject({
+      slot_name,
+      line: expect.stringContaining('active="true"'),
+    });
+    expect(Number(line?.split(" ").at(-1))).toBeGreaterThanOrEqual(0);
+  }
+});

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ServiceProcess } from "../../infra/components/service.ts";
-import { operator, operatorHeaders } from "../helpers/ops.ts";
+import { metricValue, operator, operatorHeaders } from "../helpers/ops.ts";
 import {
   getDoc,
   insertJobs,
@@ -24,7 +24,7 @@ let svc: ServiceProcess;
 
 beforeAll(async () => {
   env = await startSearchEnv("essyncrepair", {
-    env: { ES_SYNC_POLL_INTERVAL_MS: "1000", ES_SYNC_POLL_GRACE_MS: "3000" },
+    env: { ES_SYNC_POLL_INTERVAL_MS: "1000", ES_SYNC_POLL_GRACE_MS: "3000", ES_SYNC_WATCH_INTERVAL_MS: "500" },
   });
   svc = await env.esSync(1);
   await svc.start(90_000);
@@ -99,11 +99,21 @@ describe("es-sync repairs", () => {
     const [noted] = await env.sql<{ failed_version: string }[]>`
       SELECT failed_version::text FROM search_sync WHERE job_id = ${bad ?? ""}`;
     expect(noted?.failed_version).toBe("1");
+    // The gauge the DLQ alert reads counts what the listing shows; nothing waits in the topics.
+    const depth = () => metricValue(svc, "a4c_es_sync_dlq_messages");
+    await until("the DLQ gauge to count the entry", async () => (await depth()) === (await dlq()).length, 10_000);
+    expect(await depth()).toBeGreaterThanOrEqual(1);
+    await until(
+      "no lag in es-sync's topics",
+      async () => (await metricValue(svc, "a4c_es_sync_consumer_lag")) === 0,
+      10_000,
+    );
     await env.sql`UPDATE workspace SET image = 'a4c/base:fixed' WHERE id = ${o.workspaceId}`;
     const replay = await post(svc, "/dlq/replay");
     expect(replay.failedAgain).toBe(0);
     expect((await getDoc(env.es, env.alias, bad ?? ""))?.source).toMatchObject({ image: "a4c/base:fixed", version: 1 });
     expect((await dlq()).filter((e) => e.jobId === bad)).toEqual([]);
+    await until("the DLQ gauge to drop with the replay", async () => (await depth()) === (await dlq()).length, 10_000);
   }, 120_000);
 
   test("a reindex under writes swaps the alias to a complete new index", async () => {

@@ -23,6 +23,7 @@ export interface CdcConsumerOptions {
 export class CdcConsumer {
   readonly consumer: Consumer;
   #assigned: number[] = [];
+  #newestCommitMs = 0;
 
   constructor(
     kafka: Kafka,
@@ -42,6 +43,13 @@ export class CdcConsumer {
       this.#assigned = e.payload.memberAssignment[opts.topic] ?? [];
       this.log.info({ event: "consumer.assigned", topic: opts.topic, partitions: this.#assigned });
     });
+  }
+
+  /** Partitions finish batches in any order: the gauge keeps the newest commit written so far. */
+  #projected(commitMs: number): void {
+    if (commitMs <= this.#newestCommitMs) return;
+    this.#newestCommitMs = commitMs;
+    this.metrics.lastProjectedCommit.set(commitMs / 1000);
   }
 
   get assignedPartitions(): number[] {
@@ -90,7 +98,13 @@ export class CdcConsumer {
       );
       failures.push(...result.failed);
       const now = Date.now();
-      for (const c of chunk) if (c.committedAtMs) this.metrics.projectionLag.observe((now - c.committedAtMs) / 1000);
+      let newestCommit = 0;
+      for (const c of chunk) {
+        if (!c.committedAtMs) continue;
+        this.metrics.projectionLag.observe((now - c.committedAtMs) / 1000);
+        newestCommit = Math.max(newestCommit, c.committedAtMs);
+      }
+      if (newestCommit > 0) this.#projected(newestCommit);
       await heartbeat();
     }
     const routed = [

@@ -36,6 +36,8 @@ export const EsSyncEnv = Type.Object({
   /** 0 turns the periodic reconciler off (it still runs on demand). */
   ES_SYNC_RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 0, default: 600_000 }),
   ES_SYNC_RECONCILE_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 3_600_000 }),
+  /** How often cluster health, group lag and DLQ depth are read into gauges (0: never). */
+  ES_SYNC_WATCH_INTERVAL_MS: Type.Integer({ minimum: 0, default: 15_000 }),
   ES_SYNC_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6_000, default: 30_000 }),
 });
 export type EsSyncEnv = Static<typeof EsSyncEnv>;

@@ -2,9 +2,11 @@ import { LISTEN_OPTIONS, ShutdownManager } from "@a4c/shared";
 import { opsApp } from "./app.ts";
 import { CdcConsumer } from "./cdc-consumer.ts";
 import { loadEnv } from "./env.ts";
+import { watchOnce } from "./health-watch.ts";
 import { every } from "./reconciler.ts";
 import { ReindexRunner, reindex } from "./reindex.ts";
 import { RetryConsumer } from "./retry-consumer.ts";
+import { retryGroupOf } from "./topics.ts";
 import { wire } from "./wiring.ts";
 
 const env = loadEnv();
@@ -31,8 +33,7 @@ const retries = w.topics.retry.map(
     new RetryConsumer(
       w.kafka,
       r.name,
-      // A group per retry topic: members of one group with different subscriptions rebalance forever.
-      `${env.ES_SYNC_GROUP}.retry.${i + 1}`,
+      retryGroupOf(env.ES_SYNC_GROUP, i),
       w.sync,
       w.router,
       metrics,
@@ -49,6 +50,10 @@ const stopPoller = every(env.ES_SYNC_POLL_INTERVAL_MS, "poller", log, () =>
 const stopReconciler = every(env.ES_SYNC_RECONCILE_INTERVAL_MS, "reconcile", log, () =>
   w.reconciler.reconcile({ from: new Date(Date.now() - env.ES_SYNC_RECONCILE_WINDOW_MS) }),
 );
+// The gauges the alert rules read: cluster health, group lag, DLQ depth.
+const watch = { ...w, groupId: env.ES_SYNC_GROUP, replayGroup: w.dlq.replayGroup };
+await watchOnce(watch);
+const stopWatch = every(env.ES_SYNC_WATCH_INTERVAL_MS, "watch", log, () => watchOnce(watch));
 
 const reindexer = new ReindexRunner(
   (onProgress) =>
@@ -67,7 +72,7 @@ shutdown.register("http", async () => {
   await ops.stop();
 });
 shutdown.register("timers", async () => {
-  await Promise.all([stopPoller(), stopReconciler()]);
+  await Promise.all([stopPoller(), stopReconciler(), stopWatch()]);
 });
 // Disconnecting waits for the running batches, which commit their offsets when they finish.
 shutdown.register("consumers", async () => {

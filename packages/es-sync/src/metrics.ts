@@ -44,6 +44,27 @@ export function esSyncMetrics() {
       help: "1 while batches wait for Elasticsearch or PostgreSQL to come back",
       registers: [registry],
     }),
+    lastProjectedCommit: new Gauge({
+      name: "a4c_es_sync_last_projected_commit_seconds",
+      help: "PostgreSQL commit time (Unix seconds) of the newest change written to Elasticsearch",
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: "a4c_es_sync_consumer_lag",
+      help: "Messages not yet consumed by es-sync's groups, by topic (the CDC topic and each retry topic)",
+      labelNames: ["topic"] as const,
+      registers: [registry],
+    }),
+    dlqMessages: new Gauge({
+      name: "a4c_es_sync_dlq_messages",
+      help: "Entries in the search DLQ not replayed yet",
+      registers: [registry],
+    }),
+    clusterHealth: new Gauge({
+      name: "a4c_elasticsearch_cluster_health",
+      help: "Elasticsearch cluster health as es-sync last saw it: 0 green, 1 yellow, 2 red, 3 unreachable",
+      registers: [registry],
+    }),
     repaired: new Counter({
       name: "a4c_es_sync_repaired_total",
       help: "Jobs re-synced by the backup poller or the reconciler",

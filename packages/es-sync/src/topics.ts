@@ -32,6 +32,9 @@ export function syncTopics(source: string, delaysMs: readonly number[]): SyncTop
   };
 }
 
+/** A group per retry topic: members of one group with different subscriptions rebalance forever. */
+export const retryGroupOf = (groupId: string, index: number): string => `${groupId}.retry.${index + 1}`;
+
 const DAY_MS = 24 * 3_600_000;
 
 /** Retry topics hold messages for minutes; the DLQ keeps them for a month, for a human to look at. */

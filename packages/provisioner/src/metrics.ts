@@ -1,8 +1,8 @@
-import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
+import { Counter, createRegistry, Gauge, Histogram, JOB_TYPES, LATENCY_BUCKETS, zeroSeries } from "@a4c/shared";
 
 export function provisionerMetrics() {
   const registry = createRegistry("provisioner");
-  return {
+  const metrics = {
     registry,
     jobs: new Counter({
       name: "a4c_provisioner_jobs_total",
@@ -59,5 +59,11 @@ export function provisionerMetrics() {
       registers: [registry],
     }),
   };
+  // The "jobs failing" alert counts failures: those series exist from boot.
+  zeroSeries(
+    metrics.jobs,
+    JOB_TYPES.map((type) => ({ type, outcome: "failed" })),
+  );
+  return metrics;
 }
 export type ProvisionerMetrics = ReturnType<typeof provisionerMetrics>;

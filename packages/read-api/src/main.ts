@@ -17,9 +17,9 @@ import { CompletionWaiters, StatusService } from "./status.ts";
 
 const env = loadEnv();
 const { log, names, sql, nats, jsm, shutdown, closeLast } = await bootService("read-api", env);
-const metrics = readMetrics();
 let feed: ChangeFeed | null = null;
 const feedLive = () => feed?.status().live ?? false;
+const metrics = readMetrics(env.A4C_CDC_ENABLED ? feedLive : undefined);
 // Without a live change feed nothing could invalidate a cached value: it is not used then.
 const cache = new ReadCache(env.REDIS_URL, env.A4C_NAMESPACE, log, metrics, {
   ttlSeconds: env.A4C_CACHE_TTL_SECONDS,

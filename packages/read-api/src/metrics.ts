@@ -1,8 +1,19 @@
-import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
+import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, zeroSeries } from "@a4c/shared";
 
-export function readMetrics() {
+/** `feedLive`, when the change feed runs, is read at each scrape. */
+export function readMetrics(feedLive?: () => boolean) {
   const registry = createRegistry("read-api");
-  return {
+  if (feedLive) {
+    new Gauge({
+      name: "a4c_read_cdc_feed_live",
+      help: "1 while the change feed is attached and within A4C_CDC_MAX_LAG_MS (the cache is used), else 0",
+      registers: [registry],
+      collect() {
+        this.set(feedLive() ? 1 : 0);
+      },
+    });
+  }
+  const metrics = {
     registry,
     requests: new Counter({
       name: "a4c_read_requests_total",
@@ -76,5 +87,8 @@ export function readMetrics() {
       registers: [registry],
     }),
   };
+  // The fallback alert counts searches answered from PostgreSQL: that series exists from boot.
+  zeroSeries(metrics.searchSource, [{ source: "elasticsearch" }, { source: "postgres" }]);
+  return metrics;
 }
 export type ReadMetrics = ReturnType<typeof readMetrics>;

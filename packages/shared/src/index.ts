@@ -17,6 +17,7 @@ export * from "./db/migrate.ts";
 export * from "./db/operations.ts";
 export * from "./db/placement.ts";
 export * from "./db/search-sync.ts";
+export * from "./db/slots.ts";
 export * from "./db/users.ts";
 export * from "./db/workspaces.ts";
 export * from "./domain/canonical.ts";

@@ -8,6 +8,7 @@ import {
   postgresCheck,
   purgeOperations,
   purgeRejectedMessages,
+  replicationSlotLag,
 } from "@a4c/shared";
 import { opsApp } from "./app.ts";
 import { BatchProcessor } from "./batch.ts";
@@ -25,7 +26,7 @@ const { log, names, sql, nats, jsm, js, shutdown, closeLast } = await bootServic
   ENTITIES.length + 2,
 );
 const dlq = new DlqStream(jsm, names);
-const metrics = processorMetrics(() => dlq.depth());
+const metrics = processorMetrics({ dlqDepth: () => dlq.depth(), slots: () => replicationSlotLag(sql) });
 await migrate(sql, log);
 // Best effort: a reader that misses this finds the status by its own polling.
 const onSettled = (ids: string[]) => nats.nc.publish(names.operationsSettled, JSON.stringify(ids));

@@ -1,7 +1,13 @@
-import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS } from "@a4c/shared";
+import { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, type SlotLag } from "@a4c/shared";
 
-/** `dlqDepth` reads the DLQ stream's message count at each scrape. */
-export function processorMetrics(dlqDepth?: () => Promise<number>) {
+/** Read at each scrape: the DLQ stream's message count and the database's replication slots. */
+export interface ScrapeReadings {
+  dlqDepth?: () => Promise<number>;
+  slots?: () => Promise<SlotLag[]>;
+}
+
+export function processorMetrics(readings: ScrapeReadings = {}) {
+  const { dlqDepth, slots } = readings;
   const registry = createRegistry("write-processor");
   return {
     registry,
@@ -52,6 +58,22 @@ export function processorMetrics(dlqDepth?: () => Promise<number>) {
           if (dlqDepth) this.set(await dlqDepth());
         } catch {
           // NATS unreachable: keep the last value; /ready says why.
+        }
+      },
+    }),
+    slotLag: new Gauge({
+      name: "a4c_postgres_replication_slot_lag_bytes",
+      help: "WAL a replication slot holds back: the server's position minus what the slot's reader confirmed",
+      labelNames: ["slot", "active"] as const,
+      registers: [registry],
+      async collect() {
+        if (!slots) return;
+        try {
+          const read = await slots();
+          this.reset();
+          for (const s of read) this.set({ slot: s.slot, active: String(s.active) }, s.lagBytes);
+        } catch {
+          // PostgreSQL unreachable: keep the last values; a4c_processor_postgres_unavailable says why.
         }
       },
     }),

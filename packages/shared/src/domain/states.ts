@@ -3,7 +3,8 @@ import { assertNever } from "../errors.ts";
 /** The seeds' job states. */
 export const JOB_STATUSES = ["SCHEDULED", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export type JobType = "WORKSPACE_CREATE" | "WORKSPACE_DELETE" | "IMAGE_BUILD";
+export const JOB_TYPES = ["WORKSPACE_CREATE", "WORKSPACE_DELETE", "IMAGE_BUILD"] as const;
+export type JobType = (typeof JOB_TYPES)[number];
 
 export const WORKSPACE_STATUSES = ["CREATING", "RUNNING", "FAILED", "DELETING", "DELETED"] as const;
 export type WorkspaceStatus = (typeof WORKSPACE_STATUSES)[number];

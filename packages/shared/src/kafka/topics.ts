@@ -82,6 +82,17 @@ export async function groupStartOffsets(admin: Admin, groupId: string, topic: st
   return out;
 }
 
+/** Messages `groupId` has yet to consume in `topic`: the sum over partitions of end − resume point. */
+export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [end, start] = await Promise.all([endOffsets(admin, topic), groupStartOffsets(admin, groupId, topic)]);
+  let lag = 0n;
+  for (const [partition, high] of end) {
+    const at = start.get(partition) ?? high;
+    if (high > at) lag += high - at;
+  }
+  return Number(lag);
+}
+
 /** Stores offsets for a group that has no live members (a DLQ replay bookmark, a range reader's start). */
 export async function setGroupOffsets(admin: Admin, groupId: string, topic: string, offsets: Offsets): Promise<void> {
   await admin.setOffsets({
