@@ -185,6 +185,7 @@ const BENCHMARKS: Record<string, string> = {
   provision: "bench/provision.ts",
   dashboard: "bench/dashboard.ts",
   images: "bench/images.ts",
+  retention: "bench/retention.ts",
 };
 
 /** `bench [writes]` runs the write-path benchmark; `bench reads` the cache and change-data one; `bench search` job search. */
