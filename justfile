@@ -6,9 +6,20 @@ set dotenv-load := false
 up:
     npm start
 
-# The same topology as containers, where images can be pulled (docker-compose.yaml)
+# The image of every component, built here with nothing pulled (a debootstrap Debian root + the Dockerfile); DOCKER_HOST picks the engine
+images:
+    bash infra/a4c.sh images
+
+# The whole system as containers (docker-compose.yaml): builds the image, starts, waits for /ready, prints the URLs
 compose-up:
-    docker compose up -d --wait
+    bash infra/a4c.sh compose up
+
+# Stops and removes the containers (add -v to drop the volumes too)
+compose-down *args:
+    bash infra/a4c.sh compose down {{args}}
+
+compose-ps:
+    bash infra/a4c.sh compose ps
 
 # Infrastructure only (PostgreSQL, NATS, Redis), natively under .local/
 dev:
@@ -49,15 +60,27 @@ backup file="":
 restore file database:
     bash infra/a4c.sh restore {{file}} {{database}}
 
-# --- VPS deploy over SSH (set A4C_HOST=user@host) ---
+# --- A Debian host over SSH: set A4C_HOST=user@host (A4C_SSH_PORT, A4C_SSH_KEY, A4C_SSH_KNOWN_HOSTS optional) ---
+
+# Ships this checkout's HEAD, installs what is missing, starts every component under supervisord, waits for /ready, prints the URLs
 go:
-    ssh "$A4C_HOST" 'cd a4c && git pull --ff-only && npm start'
+    bash infra/a4c.sh deploy go
+
+# Rolls forward to this checkout's HEAD: migrations, then the services restarted one at a time, each drained
+update:
+    bash infra/a4c.sh deploy update
+
+# Every component's state on the host
+status-remote:
+    bash infra/a4c.sh deploy status
+
+# Follows a component's log on the host
+logs-remote component="write-gateway":
+    bash infra/a4c.sh deploy logs {{component}}
 
 ssh:
-    ssh "$A4C_HOST"
+    bash infra/a4c.sh deploy ssh
 
-update:
-    ssh "$A4C_HOST" 'cd a4c && git pull --ff-only && npm stop && npm start'
-
+# Stops and removes everything A4C put on the host (data included)
 destroy:
-    ssh "$A4C_HOST" 'cd a4c && npm stop && rm -rf .local'
+    bash infra/a4c.sh deploy destroy

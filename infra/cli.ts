@@ -7,9 +7,12 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createLogger, createSql, migrate } from "@a4c/shared";
 import type { Component } from "./components/types.ts";
+import { composeCli } from "./compose.ts";
+import { deployCli } from "./deploy.ts";
+import { buildImage } from "./images.ts";
 import { registerHosts } from "./lib/hosts.ts";
 import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOCAL, LOGS, PORTS, ROOT } from "./lib/paths.ts";
-import { aptInstall, say } from "./lib/shell.ts";
+import { aptInstall, isAlive, say, sleep } from "./lib/shell.ts";
 import { stack } from "./stack.ts";
 
 export const TEST_TEMPLATE_DB = "a4c_test_template";
@@ -235,6 +238,77 @@ function restore(args: string[]): number {
   return 0;
 }
 
+/** Every component the launcher knows, by name (the simulated hosts aside: they are test fixtures). */
+function componentsByName(): Map<string, Component> {
+  const s = stack();
+  const all: Component[] = [
+    ...Object.values(s.infrastructure),
+    ...Object.values(s.cdc),
+    ...Object.values(s.services),
+    ...Object.values(s.monitoring),
+  ];
+  return new Map(all.map((c) => [c.name, c]));
+}
+
+/**
+ * `prepare`: what must exist before change capture and the services start (the launcher does
+ * it inside `start`): the database, migrated. For container and supervisor set-ups, where every
+ * component runs on its own (`run <component>`).
+ */
+async function prepare(): Promise<void> {
+  ensureDirs();
+  const { postgres } = stack().infrastructure;
+  postgres.ensureDatabase(DATABASE_NAME);
+  await migrateDatabase(databaseUrl(DATABASE_NAME));
+  say(`database ${DATABASE_NAME} ready`);
+}
+
+/**
+ * `run <component>`: starts one component and stays in the foreground while it lives, its log on
+ * stdout; SIGTERM stops it the component's own way (services drain). Exits 1 when the component
+ * dies, so a container runtime or a supervisor restarts it. The same code as `npm start`, one
+ * component per process.
+ */
+async function runInForeground(name: string | undefined): Promise<number> {
+  const component = name ? componentsByName().get(name) : undefined;
+  if (!component) {
+    say(`run <component>: one of ${[...componentsByName().keys()].join(", ")}`);
+    return 2;
+  }
+  ensureDirs();
+  let tail: ReturnType<typeof spawn> | null = null;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say(`${component.name}: stopping`);
+    await component.stop();
+    tail?.kill();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  await timed(component, () => component.start());
+  const logFile = (component as { logFile?: string }).logFile;
+  if (logFile) tail = spawn("tail", ["-n", "+1", "-F", logFile], { stdio: ["ignore", "inherit", "inherit"] });
+  for (;;) {
+    await sleep(2_000);
+    if (stopping) continue;
+    const { pid } = await component.status();
+    if (!isAlive(pid ?? null)) {
+      say(`${component.name}: exited`);
+      tail?.kill();
+      return 1;
+    }
+  }
+}
+
+/** `ready <component>`: exit 0 when it runs and answers (a container health check). */
+async function ready(name: string | undefined): Promise<number> {
+  const component = name ? componentsByName().get(name) : undefined;
+  return component && (await component.status()).running ? 0 : 1;
+}
+
 const [command = "start", ...rest] = process.argv.slice(2);
 try {
   switch (command) {
@@ -260,11 +334,35 @@ try {
     case "backup":
       backup(rest);
       break;
+    case "install":
+      for (const c of componentsByName().values()) await c.install();
+      say("everything the components need is installed");
+      break;
+    case "deploy":
+      process.exitCode = await deployCli(rest);
+      break;
+    case "images":
+      buildImage();
+      break;
+    case "compose":
+      process.exitCode = await composeCli(rest);
+      break;
+    case "prepare":
+      await prepare();
+      break;
+    case "run":
+      process.exitCode = await runInForeground(rest[0]);
+      break;
+    case "ready":
+      process.exitCode = await ready(rest[0]);
+      break;
     case "restore":
       process.exitCode = restore(rest);
       break;
     default:
-      say(`unknown command ${command}; use start | infra | stop | status | test | bench | backup | restore`);
+      say(
+        `unknown command ${command}; use start | infra | stop | status | test | bench | backup | restore | install | deploy go|update|status|logs|ssh|destroy | images | compose up|down|ps|logs | prepare | run <component> | ready <component>`,
+      );
       process.exitCode = 2;
   }
 } catch (err) {

@@ -23,6 +23,7 @@ import {
   redisUrl,
   tokenSecret,
 } from "./lib/paths.ts";
+import { ensureClientKey } from "./lib/ssh-keys.ts";
 
 /** The default topology `npm start` runs: infrastructure first, then our services. */
 export function stack() {
@@ -66,7 +67,16 @@ export function stack() {
     writeGateway: service("write-gateway", PORTS.gateway),
     readApi: service("read-api", PORTS.readApi),
     esSync: service("es-sync", PORTS.esSync),
-    provisioner: service("provisioner", PORTS.provisioner),
+    // Its key for the hosts: made with the simulated hosts by the launcher, here where there are none.
+    provisioner: new ServiceProcess(
+      "provisioner",
+      ROOT,
+      RUN,
+      LOGS,
+      PORTS.provisioner,
+      { ...common, PORT: String(PORTS.provisioner) },
+      () => ensureClientKey(join(LOCAL, "ssh")),
+    ),
     // Kafka `ci.builds` → the gateway's POST /v1/images/builds; after the gateway (its /ready needs it).
     ciConsumer: new ServiceProcess("ci-consumer", ROOT, RUN, LOGS, PORTS.ciConsumer, {
       ...common,

@@ -7,6 +7,7 @@ import {
   chownToServiceUser,
   ensureServiceUser,
   isAlive,
+  ownByServiceUser,
   readPid,
   run,
   serviceUserDir,
@@ -104,7 +105,6 @@ export class ElasticsearchServer implements Component {
 
   install(): void {
     const packages = ["unzip"];
-    if (run("sh", ["-c", "command -v mvn"], { allowFailure: true }).code !== 0) packages.push("maven");
     try {
       javaHome();
     } catch {
@@ -149,6 +149,9 @@ export class ElasticsearchServer implements Component {
       if (!existsSync(d)) {
         mkdirSync(d, { recursive: true });
         chownToServiceUser(d);
+      } else {
+        // A folder made by someone else (a container volume, a restored backup) must be ours too.
+        ownByServiceUser(d);
       }
     }
     if (!existsSync(join(this.#confDir, "log4j2.properties")))

@@ -23,7 +23,6 @@ export const JAVA17 = join(JAVA17_HOME, "bin", "java");
 
 export function ensureJava17(): void {
   if (!existsSync(JAVA17)) aptInstall(["openjdk-17-jdk-headless"]);
-  if (run("sh", ["-c", "command -v mvn"], { allowFailure: true }).code !== 0) aptInstall(["maven"]);
 }
 
 export const KAFKA_VERSION = "3.9.1";

@@ -11,6 +11,8 @@ export class ServiceProcess implements Component {
     readonly logDir: string,
     readonly port: number,
     readonly env: Record<string, string>,
+    /** What must exist before the process starts (e.g. the provisioner's SSH key). */
+    private readonly beforeStart?: () => void,
   ) {}
 
   install(): void {}
@@ -34,6 +36,7 @@ export class ServiceProcess implements Component {
   async start(timeoutMs = 60_000): Promise<void> {
     if (!isAlive(this.pid)) {
       await assertPortFree(this.port, this.name);
+      this.beforeStart?.();
       spawnDetached(process.execPath, [join(this.root, "packages", this.name, "src", "main.ts")], {
         logFile: this.logFile,
         pidFile: this.pidFile,

@@ -1,6 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, say } from "./shell.ts";
+import { aptInstall, run, say } from "./shell.ts";
+
+/** Maven is needed only to fetch: a host that was shipped the distributions never installs it. */
+function ensureMaven(): void {
+  if (run("sh", ["-c", "command -v mvn"], { allowFailure: true }).code !== 0) aptInstall(["maven"]);
+}
 
 /** Pinned: the plugin bundled with Debian's Maven 3.8 is too old for these goals. */
 const DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1";
@@ -13,6 +18,7 @@ export function mavenCopy(artifact: string, outDir: string, fileName: string): s
   const target = join(outDir, fileName);
   if (existsSync(target)) return target;
   mkdirSync(outDir, { recursive: true });
+  ensureMaven();
   say(`fetching ${artifact} from Maven Central (cached in ~/.m2)…`);
   run("mvn", ["-B", "-q", `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=${artifact}`, `-DoutputDirectory=${outDir}`], {
     cwd: outDir,
@@ -27,6 +33,7 @@ export function mavenCopy(artifact: string, outDir: string, fileName: string): s
  */
 export function mavenClasspath(dependencies: string[], libDir: string, marker: string): void {
   if (existsSync(join(libDir, marker))) return;
+  ensureMaven();
   const work = join(libDir, "..", ".maven");
   mkdirSync(work, { recursive: true });
   const deps = dependencies

@@ -7,9 +7,14 @@ export const LOCAL = join(ROOT, ".local");
 export const LOGS = join(LOCAL, "logs");
 export const RUN = join(LOCAL, "run");
 
+/** Every port variable and the value it has in this process, as `port()` read them. */
+const PORT_VARIABLES = new Map<string, number>();
+
 function port(name: string, fallback: number): number {
   const v = process.env[name];
-  return v ? Number(v) : fallback;
+  const value = v ? Number(v) : fallback;
+  PORT_VARIABLES.set(name, value);
+  return value;
 }
 
 /** Every port the launcher uses; all overridable by environment, none the services' defaults. */
@@ -36,6 +41,16 @@ export const PORTS = {
   prometheus: port("A4C_PROMETHEUS_PORT", 59090),
   alertmanager: port("A4C_ALERTMANAGER_PORT", 59095),
 };
+
+/**
+ * The ports as the environment variables that set them (`A4C_PG_PORT=55432`, …), for a stack that
+ * runs elsewhere with these ports (containers, a deployment); the simulated hosts' port aside.
+ */
+export function portEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    [...PORT_VARIABLES].filter(([name]) => name !== "A4C_HOST_SSH_PORT").map(([name, value]) => [name, String(value)]),
+  );
+}
 
 export function ensureDirs(): void {
   for (const d of [LOCAL, LOGS, RUN]) mkdirSync(d, { recursive: true });

@@ -177,6 +177,11 @@ export function chownToServiceUser(path: string): void {
   if (isRoot) run("chown", ["-R", `${SERVICE_USER}:${SERVICE_USER}`, path]);
 }
 
+/** The folder itself (not what is in it) to the service user: cheap at every start. */
+export function ownByServiceUser(path: string): void {
+  if (isRoot) run("chown", [`${SERVICE_USER}:${SERVICE_USER}`, path]);
+}
+
 let aptUpdated = false;
 
 export interface AptOptions {
