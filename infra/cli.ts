@@ -5,13 +5,25 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createLogger, createSql, migrate } from "@a4c/shared";
+import {
+  CommonEnv,
+  createLogger,
+  createSql,
+  DEFAULT_LIMITS,
+  ensureWriteStreams,
+  jetstreamManager,
+  migrate,
+  parseEnv,
+  StreamNames,
+} from "@a4c/shared";
+import { connect } from "@nats-io/transport-node";
+import { Type } from "@sinclair/typebox";
 import type { Component } from "./components/types.ts";
 import { composeCli } from "./compose.ts";
 import { deployCli } from "./deploy.ts";
 import { buildImage } from "./images.ts";
 import { registerHosts } from "./lib/hosts.ts";
-import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOCAL, LOGS, PORTS, ROOT } from "./lib/paths.ts";
+import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOCAL, LOGS, natsUrl, PORTS, ROOT } from "./lib/paths.ts";
 import { aptInstall, isAlive, say, sleep } from "./lib/shell.ts";
 import { stack } from "./stack.ts";
 
@@ -251,16 +263,34 @@ function componentsByName(): Map<string, Component> {
 }
 
 /**
- * `prepare`: what must exist before change capture and the services start (the launcher does
- * it inside `start`): the database, migrated. For container and supervisor set-ups, where every
- * component runs on its own (`run <component>`).
+ * `prepare`: what must exist before change capture and the services start, made if missing (the
+ * launcher does the same inside `start`): the database and its migrations (which create the
+ * publications), Debezium's replication slots, its JetStream stream and Kafka change topics, and
+ * the write streams. The compose file's init step and the deploy run it; each component still
+ * makes what it owns at its own start, so the order never matters for correctness.
  */
 async function prepare(): Promise<void> {
   ensureDirs();
-  const { postgres } = stack().infrastructure;
-  postgres.ensureDatabase(DATABASE_NAME);
+  const s = stack();
+  s.infrastructure.postgres.ensureDatabase(DATABASE_NAME);
   await migrateDatabase(databaseUrl(DATABASE_NAME));
-  say(`database ${DATABASE_NAME} ready`);
+  for (const c of Object.values(s.cdc)) await c.prepare();
+  const common = parseEnv(
+    Type.Object({ A4C_NAMESPACE: CommonEnv.A4C_NAMESPACE, A4C_RETENTION_HOURS: CommonEnv.A4C_RETENTION_HOURS }),
+    process.env,
+  );
+  const nc = await connect({ servers: natsUrl(), timeout: 5_000 });
+  try {
+    await ensureWriteStreams(await jetstreamManager(nc), new StreamNames(common.A4C_NAMESPACE), {
+      ...DEFAULT_LIMITS,
+      retentionHours: common.A4C_RETENTION_HOURS,
+    });
+  } finally {
+    await nc.close();
+  }
+  say(
+    `prepared: database ${DATABASE_NAME} migrated; replication slots, change stream and topics, write streams in place`,
+  );
 }
 
 /**

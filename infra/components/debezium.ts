@@ -167,8 +167,22 @@ export class DebeziumServer implements Component {
     }
   }
 
-  /** The publication must exist (migration 0003); the slot is made here, before Debezium reads it. */
-  async #prepareSource(): Promise<void> {
+  /**
+   * What this instance reads and writes, made if missing: its replication slot and its stream or
+   * topics. Idempotent; run by start(), and by the launcher's `prepare` (the compose init step)
+   * where Debezium runs elsewhere.
+   */
+  async prepare(): Promise<void> {
+    await this.#prepareSource(false);
+    await this.#prepareSink();
+  }
+
+  /**
+   * The publication must exist (migration 0003); the slot is made here, before Debezium reads it.
+   * A slot whose WAL is lost is made again only by the instance itself (`ownOffsets`): the offsets
+   * it discards with it are its own files.
+   */
+  async #prepareSource(ownOffsets: boolean): Promise<void> {
     const { slot, publication, tables, database } = this.opts;
     await this.#withSql(async (sql) => {
       const published = new Set(
@@ -186,6 +200,7 @@ export class DebeziumServer implements Component {
       let [existing] = await sql<{ database: string; plugin: string; wal_status: string | null }[]>`
         SELECT database, plugin, wal_status FROM pg_replication_slots WHERE slot_name = ${slot}`;
       if (existing?.wal_status === "lost") {
+        if (!ownOffsets) return; // the instance's own start starts it over
         // Down so long that max_slot_wal_keep_size released its WAL: the slot can never resume.
         // Start over: a new slot and no offsets (B re-snapshots; A's consumers see a gap).
         say(`${this.name}: replication slot ${slot} lost its WAL; recreating it and discarding offsets`);
@@ -311,7 +326,7 @@ export class DebeziumServer implements Component {
     const home = installDebeziumDist(this.opts.distDir);
     mkdirSync(join(this.dir, "conf"), { recursive: true });
     mkdirSync(join(this.dir, "data"), { recursive: true });
-    await this.#prepareSource();
+    await this.#prepareSource(true);
     await this.#prepareSink();
     writeFileSync(join(this.dir, "conf", "application.properties"), this.#properties());
     if (!isAlive(readPid(this.#pidFile))) {

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { dockerHosts } from "../../infra/components/docker-host.ts";
-import { LOCAL, PORTS, portEnvironment, ROOT } from "../../infra/lib/paths.ts";
+import { LOCAL, PORTS, portEnvironment } from "../../infra/lib/paths.ts";
 import { launcher as runLauncher } from "../helpers/launcher.ts";
 import { freePort } from "../helpers/ports.ts";
 import { until } from "../helpers/wait.ts";
@@ -32,7 +32,7 @@ const env: Record<string, string> = {
 const url = (v: string) => `http://127.0.0.1:${env[v]}`;
 let upOutput = "";
 
-const launcher = (args: string[]) => runLauncher([...args], env);
+const launcher = (args: string[]) => runLauncher(args, env);
 
 function docker(args: string[]): string {
   const r = Bun.spawnSync(["docker", "-H", env.DOCKER_HOST ?? "", ...args]);
@@ -53,7 +53,26 @@ async function call(method: string, base: string, path: string, body?: unknown) 
   return { status: r.status, body: (await r.json().catch(() => null)) as any };
 }
 
+/** The host's images before the test: other tests place workspaces by disk use, so it gives the space back. */
+let imagesBefore: string[] = [];
+let layersBefore = 0;
+const taggedImages = () =>
+  docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]).split("\n").filter(Boolean).sort();
+const allLayers = () => docker(["images", "-aq"]).split("\n").filter(Boolean).length;
+
+/** Removes the images the build made: ours first, then the imported base, then what is left untagged. */
+function removeBuiltImages(): void {
+  const tags = docker(["images", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n");
+  for (const prefix of ["a4c/a4c:", "a4c/debian:"]) {
+    const ours = tags.filter((t) => t.startsWith(prefix));
+    if (ours.length > 0) docker(["rmi", ...ours]);
+  }
+  docker(["image", "prune", "-f"]);
+}
+
 beforeAll(async () => {
+  imagesBefore = taggedImages();
+  layersBefore = allLayers();
   for (const v of PORT_VARS) env[v] = String(await freePort());
   const started = performance.now();
   const up = await launcher(["compose", "up"]);
@@ -71,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever happened above: nothing of this project stays on the host.
   await launcher(["compose", "down", "-v", "--remove-orphans"]);
+  removeBuiltImages();
 }, 300_000);
 
 test("`compose up` builds the image with nothing pulled and brings every component to /ready", async () => {
@@ -145,7 +165,7 @@ test("a write through the gateway is applied and read back; a job is found throu
   });
 }, 240_000);
 
-test("`compose down -v` removes every container and volume of the project", async () => {
+test("`compose down -v` removes every container and volume of the project; the host gets its space back", async () => {
   const down = await launcher(["compose", "down", "-v"]);
   expect(down.code).toBe(0);
   expect(
@@ -154,4 +174,8 @@ test("`compose down -v` removes every container and volume of the project", asyn
   expect(
     docker(["volume", "ls", "--filter", `label=com.docker.compose.project=${project}`, "--format", "{{.Name}}"]),
   ).toBe("");
+  // The other tests share this host and place workspaces on the least-used one.
+  removeBuiltImages();
+  expect(taggedImages()).toEqual(imagesBefore);
+  expect(allLayers()).toBeLessThanOrEqual(layersBefore);
 }, 300_000);
