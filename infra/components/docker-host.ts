@@ -4,6 +4,7 @@ import {
   aptInstall,
   assertPortFree,
   isAlive,
+  isRoot,
   portOpen,
   readPid,
   run,
@@ -297,6 +298,22 @@ export class DockerHost implements Component {
     await stopPid(this.#dockerdPid, 40_000);
     // Only left behind if dockerd was killed; it is ours all the same.
     await stopPid(this.#containerdPid);
+    this.#unmountLeftovers();
+  }
+
+  /**
+   * dockerd pins network namespaces under its exec-root (`netns/default` once a container ran with
+   * host networking) and does not always release them when it stops; a folder with a mount in it
+   * cannot be deleted (`just clean`). Only mounts under this host's own exec-root are touched.
+   */
+  #unmountLeftovers(): void {
+    if (!isRoot) return;
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1] ?? "")
+      .filter((point) => point.startsWith(`${this.#execRoot}/`))
+      .sort((a, b) => b.length - a.length);
+    for (const point of mounts) run("umount", [point], { allowFailure: true });
   }
 
   async status(): Promise<ComponentStatus> {
