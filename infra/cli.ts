@@ -25,7 +25,7 @@ import { buildImage } from "./images.ts";
 import { registerHosts } from "./lib/hosts.ts";
 import { adminToken, DATABASE_NAME, databaseUrl, ensureDirs, LOCAL, LOGS, natsUrl, PORTS, ROOT } from "./lib/paths.ts";
 import { aptInstall, isAlive, say, sleep } from "./lib/shell.ts";
-import { stack } from "./stack.ts";
+import { runnableComponents, stack } from "./stack.ts";
 
 export const TEST_TEMPLATE_DB = "a4c_test_template";
 
@@ -252,14 +252,7 @@ function restore(args: string[]): number {
 
 /** Every component the launcher knows, by name (the simulated hosts aside: they are test fixtures). */
 function componentsByName(): Map<string, Component> {
-  const s = stack();
-  const all: Component[] = [
-    ...Object.values(s.infrastructure),
-    ...Object.values(s.cdc),
-    ...Object.values(s.services),
-    ...Object.values(s.monitoring),
-  ];
-  return new Map(all.map((c) => [c.name, c]));
+  return new Map(runnableComponents().map((c) => [c.name, c]));
 }
 
 /**

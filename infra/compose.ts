@@ -12,11 +12,17 @@ import { stack } from "./stack.ts";
 
 const COMPOSE_FILE = join(ROOT, "docker-compose.yaml");
 
-/** Compose v2 (`docker compose`) where installed, else Debian's v1 (`docker-compose`), installed if missing. */
+let composeCmd: string[] | null = null;
+
+/** Compose v2 (`docker compose`) where installed, else Debian's v1 (`docker-compose`), installed if missing. Found once. */
 function composeCommand(): string[] {
-  if (run("docker", ["compose", "version"], { allowFailure: true }).code === 0) return ["docker", "compose"];
-  aptInstall(["docker-compose"]);
-  return ["docker-compose"];
+  if (composeCmd) return composeCmd;
+  if (run("docker", ["compose", "version"], { allowFailure: true }).code === 0) composeCmd = ["docker", "compose"];
+  else {
+    aptInstall(["docker-compose"]);
+    composeCmd = ["docker-compose"];
+  }
+  return composeCmd;
 }
 
 /** What docker-compose.yaml substitutes: the tokens and every port, from the launcher's settings. */

@@ -106,6 +106,19 @@ export function stack() {
   };
 }
 
+/**
+ * Every component a deployment runs, in start order: infrastructure, change capture, services,
+ * monitoring (the simulated hosts aside: they are test fixtures).
+ */
+export function runnableComponents(s: ReturnType<typeof stack> = stack()) {
+  return [
+    ...Object.values(s.infrastructure),
+    ...Object.values(s.cdc),
+    ...Object.values(s.services),
+    ...Object.values(s.monitoring),
+  ];
+}
+
 /** Prometheus scrapes every service the launcher starts; Alertmanager posts to A4C_ALERT_WEBHOOK_URL. */
 function monitoring(services: ServiceProcess[], token: string) {
   const alertmanager = new AlertmanagerServer(join(LOCAL, "alertmanager"), PORTS.alertmanager, {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createSql, ensureStream, jetstreamManager, type Sql } from "@a4c/shared";
+import { createSql, ensureStream, jetstreamManager, replicationSlotLag, type Sql } from "@a4c/shared";
 import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { mavenCopy } from "../lib/maven.ts";
@@ -398,10 +398,8 @@ export class DebeziumServer implements Component {
   /** WAL bytes the slot still holds for this instance (how far behind it is), and its wal_status. */
   slot(): Promise<{ lagBytes: number; walStatus: string } | null> {
     return this.#withSql(async (sql) => {
-      const [row] = await sql<{ lag: string | null; wal_status: string }[]>`
-        SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag, wal_status
-        FROM pg_replication_slots WHERE slot_name = ${this.opts.slot}`;
-      return row ? { lagBytes: Number(row.lag ?? 0), walStatus: row.wal_status } : null;
+      const mine = (await replicationSlotLag(sql)).find((s) => s.slot === this.opts.slot);
+      return mine ? { lagBytes: mine.lagBytes, walStatus: mine.walStatus ?? "" } : null;
     });
   }
 

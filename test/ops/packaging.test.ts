@@ -9,16 +9,10 @@ import { join } from "node:path";
 import { composeEnvironment } from "../../infra/compose.ts";
 import { deployedComponents, INSTALLS, supervisorConfig } from "../../infra/deploy.ts";
 import { ROOT } from "../../infra/lib/paths.ts";
-import { stack } from "../../infra/stack.ts";
+import { runnableComponents } from "../../infra/stack.ts";
 
 const composeFile = readFileSync(join(ROOT, "docker-compose.yaml"), "utf8");
-const s = stack();
-const components = [
-  ...Object.values(s.infrastructure),
-  ...Object.values(s.cdc),
-  ...Object.values(s.services),
-  ...Object.values(s.monitoring),
-].map((c) => c.name);
+const components = runnableComponents().map((c) => c.name);
 
 test("docker-compose.yaml substitutes exactly what the launcher hands it, every port included", () => {
   const used = new Set([...composeFile.matchAll(/\$\{(A4C_[A-Z_]+)/g)].map((m) => m[1]));
